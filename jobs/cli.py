@@ -1,0 +1,106 @@
+"""`radar`: the command line that scripts, schedulers and the Makefile call.
+
+Every sub-command takes `--conf FILE` (over conf/base.yaml; default conf/local.yaml) and
+`--set key=value` (repeatable). Exit status 0 on success; otherwise non-zero with a one-line reason
+on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from datetime import date
+from types import ModuleType
+from typing import Protocol, cast
+
+from jobs.conf import ConfError, load_conf
+from jobs.context import JobContext
+
+# Sub-command name -> module in jobs/. Each module has HELP, add_arguments(parser) and
+# run(ctx, args); the module's docstring is the sub-command's long help.
+COMMANDS: dict[str, str] = {}
+
+
+class Command(Protocol):
+    HELP: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, ctx: JobContext, args: argparse.Namespace) -> None: ...
+
+
+def iso_date(value: str) -> date:
+    """argparse type for --date and friends: YYYY-MM-DD, with a clear message otherwise."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="radar", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--conf",
+        metavar="FILE",
+        default=None,
+        help="conf file over conf/base.yaml (default conf/local.yaml)",
+    )
+    common.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override one conf key, e.g. --set spark.master=local[2] (repeatable)",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        module = cast(Command, _load(module_name))
+        sub = commands.add_parser(
+            name,
+            parents=[common],
+            help=module.HELP,
+            description=(cast(ModuleType, module).__doc__ or module.HELP).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(command_module=module)
+    return parser
+
+
+def _load(module_name: str) -> ModuleType:
+    return importlib.import_module(module_name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stdout,
+    )
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    try:
+        conf = load_conf(args.conf, args.overrides)
+        cast(Command, args.command_module).run(JobContext(conf), args)
+    except ConfError as exc:
+        print(f"radar {args.command}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"radar {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        logging.getLogger("radar").debug("failure", exc_info=True)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"radar {args.command}: {type(exc).__name__}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

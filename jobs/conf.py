@@ -1,0 +1,205 @@
+"""Typed configuration: conf/base.yaml, overlaid by one environment file, overlaid by --set.
+
+Configuration is data (STYLE.md): every threshold, cap and window the pipeline uses is a key here,
+documented in README.md. Loading is strict: an unknown key or a bad value stops the run with a
+message that names the key and the file (or the --set) it came from.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = PROJECT_ROOT / "conf"
+DEFAULT_CONF_FILE = CONF_DIR / "local.yaml"
+
+
+class ConfError(ValueError):
+    """A configuration file or override that cannot be used; the message says where and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsConf(_Section):
+    landing: str
+    lakehouse: str
+    reports: str
+    checkpoints: str
+    metastore: str
+    jar_cache: str
+
+
+class SparkConf(_Section):
+    master: str
+    app_name: str = "counterfeit-radar"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = Field(8, ge=1)
+    ui_enabled: bool = False
+    log_level: Literal["ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"] = "WARN"
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _stringify(cls, value: Any) -> Any:
+        # YAML reads `true` and `4` as bool and int; Spark wants strings.
+        if isinstance(value, Mapping):
+            return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
+        return value
+
+
+class MlflowConf(_Section):
+    tracking_uri: str
+    artifact_root: str
+    experiment: str = "counterfeit-radar"
+    model_name: str = "counterfeit_listing_classifier"
+
+
+class Conf(_Section):
+    paths: PathsConf
+    spark: SparkConf
+    mlflow: MlflowConf
+
+
+@dataclass(frozen=True)
+class _Layer:
+    source: str  # a file path or "--set key=value"
+    values: dict[str, Any]
+
+
+def load_conf(
+    conf_file: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    base_file: str | Path | None = None,
+) -> Conf:
+    """Load base.yaml, then `conf_file` over it (default conf/local.yaml), then `key=value` overrides.
+
+    Relative local paths are made absolute against the current directory, so Spark, Delta and
+    MLflow all see the same folders whatever their own working directory.
+    """
+    base_path = Path(base_file) if base_file else CONF_DIR / "base.yaml"
+    layers = [_read_yaml(base_path)]
+    env_path = Path(conf_file) if conf_file else DEFAULT_CONF_FILE
+    if env_path.resolve() != base_path.resolve():
+        layers.append(_read_yaml(env_path))
+    layers.extend(_parse_override(item) for item in overrides)
+
+    merged: dict[str, Any] = {}
+    provenance: dict[tuple[str, ...], str] = {}
+    for layer in layers:
+        _check_known_keys(layer.values, Conf, (), layer.source)
+        _deep_merge(merged, layer.values, (), layer.source, provenance)
+    try:
+        conf = Conf.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfError(_describe(exc, provenance)) from None
+    return _absolutise(conf)
+
+
+def _read_yaml(path: Path) -> _Layer:
+    if not path.is_file():
+        raise ConfError(f"{path}: configuration file not found")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(values, dict):
+        raise ConfError(f"{path}: expected a mapping of sections at the top level")
+    return _Layer(str(path), values)
+
+
+def _parse_override(item: str) -> _Layer:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfError(f"--set {item!r}: expected key=value, e.g. --set spark.master=local[2]")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    tree: dict[str, Any] = {}
+    node = tree
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return _Layer(f"--set {item}", tree)
+
+
+def _check_known_keys(
+    values: Mapping[str, Any], model: type[BaseModel], prefix: tuple[str, ...], source: str
+) -> None:
+    for key, value in values.items():
+        field = model.model_fields.get(key)
+        dotted = ".".join((*prefix, key))
+        if field is None:
+            known = ", ".join(sorted(model.model_fields)) or "none"
+            raise ConfError(f"{source}: unknown key '{dotted}' (known here: {known})")
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if not isinstance(value, Mapping):
+                raise ConfError(f"{source}: '{dotted}' must be a mapping of keys")
+            _check_known_keys(value, annotation, (*prefix, key), source)
+
+
+def _deep_merge(
+    into: dict[str, Any],
+    layer: Mapping[str, Any],
+    prefix: tuple[str, ...],
+    source: str,
+    provenance: dict[tuple[str, ...], str],
+) -> None:
+    for key, value in layer.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value, path, source, provenance)
+        else:
+            into[key] = copy.deepcopy(value)
+        provenance[path] = source
+
+
+def _describe(exc: ValidationError, provenance: Mapping[tuple[str, ...], str]) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        source = next(
+            (provenance[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in provenance),
+            "conf",
+        )
+        lines.append(f"{source}: '{'.'.join(loc)}': {error['msg']}")
+    return "; ".join(lines)
+
+
+def _absolutise(conf: Conf) -> Conf:
+    paths = {name: _absolute(value) for name, value in conf.paths.model_dump().items()}
+    mlflow = conf.mlflow.model_copy(
+        update={
+            "tracking_uri": _absolute_sqlite(conf.mlflow.tracking_uri),
+            "artifact_root": _absolute(conf.mlflow.artifact_root),
+        }
+    )
+    return conf.model_copy(update={"paths": PathsConf(**paths), "mlflow": mlflow})
+
+
+def is_local_path(value: str) -> bool:
+    """True for a plain file-system path, False for a URI such as s3a://bucket/x or file:/x."""
+    return "://" not in value and not value.startswith("file:")
+
+
+def _absolute(value: str) -> str:
+    return str(Path(value).resolve()) if is_local_path(value) else value
+
+
+def _absolute_sqlite(uri: str) -> str:
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + str(Path(uri[len(prefix) :]).resolve())
+    return uri

@@ -1,0 +1,60 @@
+"""What every step gets: the conf, a lazily opened SparkSession, the lakehouse, a run id, a log."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+
+from pyspark.sql import SparkSession
+
+from jobs import runlog
+from jobs.conf import Conf
+from jobs.session import build_spark
+from jobs.tables import Lakehouse
+
+log = logging.getLogger("radar")
+
+
+@dataclass
+class JobContext:
+    conf: Conf
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @cached_property
+    def spark(self) -> SparkSession:
+        return build_spark(self.conf)
+
+    @cached_property
+    def lakehouse(self) -> Lakehouse:
+        return Lakehouse(self.spark, self.conf.paths.lakehouse)
+
+    @contextmanager
+    def step(self, name: str, run_date: date) -> Iterator[runlog.RunRecord]:
+        """Time a step, log its progress and record it in ops.run_log, failed or not.
+
+        The body may fill in the record's row counts; a failure is recorded with its reason and
+        re-raised, so the night stops and `nightly` later resumes from this step.
+        """
+        entry = runlog.RunRecord(run_id=self.run_id, run_date=run_date, step=name)
+        log.info("%s %s: started", name, run_date)
+        started = time.monotonic()
+        runlog.record(self.lakehouse, entry)
+        try:
+            yield entry
+        except BaseException as exc:
+            entry.status = "failed"
+            entry.message = f"{type(exc).__name__}: {exc}"[:2000]
+            raise
+        else:
+            entry.status = "succeeded"
+        finally:
+            entry.seconds = round(time.monotonic() - started, 3)
+            entry.finished_at = datetime.utcnow()
+            runlog.record(self.lakehouse, entry)
+            log.info("%s %s: %s in %.1fs", name, run_date, entry.status, entry.seconds)

@@ -1,0 +1,68 @@
+"""The one SparkSession factory: Delta Lake, GraphFrames, the catalog and AQE, built from conf."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.conf import Conf, is_local_path
+from jobs.jars import cached_jars
+
+LAYERS: tuple[str, ...] = ("bronze", "quarantine", "silver", "features", "graph", "gold", "ops")
+
+
+def spark_settings(conf: Conf) -> dict[str, str]:
+    """Every setting the session gets, as plain strings (also used to build spark-submit lines)."""
+    metastore = conf.paths.metastore
+    warehouse = (
+        f"{metastore}/warehouse"
+        if not is_local_path(metastore)
+        else str(Path(metastore) / "warehouse")
+    )
+    settings = {
+        "spark.app.name": conf.spark.app_name,
+        "spark.master": conf.spark.master,
+        "spark.driver.memory": conf.spark.driver_memory,
+        "spark.jars": ",".join(cached_jars(conf.paths.jar_cache)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.adaptive.skewJoin.enabled": "true",
+        "spark.sql.shuffle.partitions": str(conf.spark.shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.warehouse.dir": warehouse,
+        "spark.sql.catalogImplementation": "hive",
+        "spark.ui.enabled": str(conf.spark.ui_enabled).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+    }
+    if is_local_path(metastore):
+        # Embedded Derby metastore: a persistent catalog shared by every job and `make sql`.
+        settings["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
+            f"jdbc:derby:;databaseName={Path(metastore) / 'metastore_db'};create=true"
+        )
+        settings["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={metastore}"
+    settings.update(conf.spark.extra)
+    return settings
+
+
+def build_spark(conf: Conf) -> SparkSession:
+    """Open (or return the running) SparkSession configured from conf.
+
+    The GraphFrames checkpoint directory is set on the context, the log level comes from conf,
+    and the layer databases exist in the catalog when this returns.
+    """
+    if is_local_path(conf.paths.metastore):
+        Path(conf.paths.metastore).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for key, value in spark_settings(conf).items():
+        builder = builder.config(key, value)
+    spark = builder.enableHiveSupport().getOrCreate()
+    spark.sparkContext.setLogLevel(conf.spark.log_level)
+    spark.sparkContext.setCheckpointDir(f"{conf.paths.checkpoints}/spark")
+    for layer in LAYERS:
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+    return spark

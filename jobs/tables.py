@@ -1,0 +1,122 @@
+"""One table-path convention and one idempotent way to write each kind of table.
+
+Table `layer.name` lives at `<paths.lakehouse>/<layer>/<name>` (a Delta table any reader can open by
+path) and is registered in the catalog as `layer.name` (so analysts can SELECT it by name).
+Writes are either a replaceWhere of one date (the table's rows for that date are replaced whole) or
+a MERGE on the table's key: running a step twice for the same date leaves the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class Lakehouse:
+    spark: SparkSession
+    root: str
+
+    def path(self, table: str) -> str:
+        layer, _, name = table.partition(".")
+        if not layer or not name or "." in name:
+            raise ValueError(f"table name must be 'layer.name', got {table!r}")
+        return f"{self.root}/{layer}/{name}"
+
+    def exists(self, table: str) -> bool:
+        return DeltaTable.isDeltaTable(self.spark, self.path(table))
+
+    def read(self, table: str, *, version: int | None = None) -> DataFrame:
+        """The table as a DataFrame (optionally as of a Delta version, for reproducible reads)."""
+        if not self.exists(table):
+            raise FileNotFoundError(f"table {table} does not exist yet at {self.path(table)}")
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self.path(table))
+
+    def version(self, table: str) -> int:
+        """The current Delta version of the table (logged with models for reproducibility)."""
+        history = DeltaTable.forPath(self.spark, self.path(table)).history(1)
+        return int(history.select("version").first()[0])  # type: ignore[index]
+
+    def replace_date(
+        self,
+        table: str,
+        rows: DataFrame,
+        *,
+        date_column: str,
+        day: date,
+        partition_by: Sequence[str] = (),
+    ) -> None:
+        """Replace the table's rows for one date with `rows` (all of which must carry that date)."""
+        writer = (
+            rows.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"{date_column} = DATE'{day.isoformat()}'")
+        )
+        if not self.exists(table):
+            writer = writer.partitionBy(*partition_by) if partition_by else writer
+        writer.save(self.path(table))
+        self.register(table)
+
+    def overwrite(self, table: str, rows: DataFrame, *, partition_by: Sequence[str] = ()) -> None:
+        """Replace the whole table: for small state tables that each run recomputes in full."""
+        writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.save(self.path(table))
+        self.register(table)
+
+    def merge(
+        self,
+        table: str,
+        rows: DataFrame,
+        *,
+        keys: Sequence[str],
+        update: bool = True,
+        partition_by: Sequence[str] = (),
+    ) -> None:
+        """Upsert `rows` on `keys`: new keys are inserted; existing ones updated (or left alone).
+
+        `rows` must hold each key once. With update=False a re-run inserts nothing twice and
+        changes nothing (first write wins), as bronze needs.
+        """
+        if not self.exists(table):
+            empty = rows.limit(0).write.format("delta").mode("overwrite")
+            if partition_by:
+                empty = empty.partitionBy(*partition_by)
+            empty.save(self.path(table))
+        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        merge = (
+            DeltaTable.forPath(self.spark, self.path(table))
+            .alias("t")
+            .merge(rows.alias("s"), condition)
+        )
+        if update:
+            merge = merge.whenMatchedUpdateAll()
+        merge.whenNotMatchedInsertAll().execute()
+        self.register(table)
+
+    def register(self, table: str) -> None:
+        """Make the table queryable by name in the catalog (idempotent).
+
+        A name still bound to another location (the lakehouse root moved) is re-pointed; the
+        tables are external, so dropping the old name leaves its data alone.
+        """
+        layer = table.partition(".")[0]
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        if self.spark.catalog.tableExists(table):
+            detail = self.spark.sql(f"DESCRIBE DETAIL {table}").first()
+            if detail is not None and _same_location(detail["location"], self.path(table)):
+                return
+            self.spark.sql(f"DROP TABLE {table}")
+        self.spark.sql(f"CREATE TABLE {table} USING DELTA LOCATION '{self.path(table)}'")
+
+
+def _same_location(a: str, b: str) -> bool:
+    return a.removeprefix("file:").rstrip("/") == b.removeprefix("file:").rstrip("/")

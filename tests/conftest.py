@@ -1,0 +1,58 @@
+"""One local SparkSession for the whole suite, and a fresh lakehouse for each test that wants one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.conf import Conf, load_conf
+from jobs.session import build_spark
+from jobs.tables import Lakehouse
+
+
+def conf_for(root: Path, *overrides: str) -> Conf:
+    """The project's conf with every path under `root` and a small local Spark."""
+    return load_conf(
+        None,
+        [
+            f"paths.landing={root / 'landing'}",
+            f"paths.lakehouse={root / 'lakehouse'}",
+            f"paths.reports={root / 'reports'}",
+            f"paths.checkpoints={root / 'checkpoints'}",
+            f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}",
+            f"mlflow.artifact_root={root / 'mlartifacts'}",
+            "spark.master=local[2]",
+            "spark.shuffle_partitions=2",
+            "spark.driver_memory=3g",
+            "spark.ui_enabled=false",
+            "spark.log_level=ERROR",
+            *overrides,
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("radar")
+
+
+@pytest.fixture(scope="session")
+def spark(session_root: Path) -> Iterator[SparkSession]:
+    # The metastore and warehouse are fixed for the session (Derby is opened once per JVM).
+    session = build_spark(conf_for(session_root, f"paths.metastore={session_root / 'metastore'}"))
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def conf(tmp_path: Path, session_root: Path, spark: SparkSession) -> Conf:
+    """Conf for one test: its own landing, lakehouse, reports and MLflow store under tmp_path."""
+    return conf_for(tmp_path, f"paths.metastore={session_root / 'metastore'}")
+
+
+@pytest.fixture
+def lakehouse(spark: SparkSession, conf: Conf) -> Lakehouse:
+    return Lakehouse(spark, conf.paths.lakehouse)
