@@ -63,10 +63,45 @@ class MlflowConf(_Section):
     model_name: str = "counterfeit_listing_classifier"
 
 
+class SimulatorConf(_Section):
+    """Proportions of the synthetic marketplace (jobs/simulate.py)."""
+
+
+class IngestConf(_Section):
+    """Thresholds of the ingest step (jobs/ingest.py)."""
+
+
+class ConformConf(_Section):
+    """Currency conversion and deduplication of the conform step (jobs/conform.py)."""
+
+
+class FeaturesConf(_Section):
+    """Windows and thresholds of the seller and listing features (features/)."""
+
+
+class LinkageConf(_Section):
+    """The account-linkage graph (features/linkage.py)."""
+
+
+class TrainingConf(_Section):
+    """Labels, split, models and promotion gate (training/)."""
+
+
+class ScoringConf(_Section):
+    """Scoring, gold tables, maintenance and the report (jobs/score.py, jobs/report.py)."""
+
+
 class Conf(_Section):
     paths: PathsConf
     spark: SparkConf
     mlflow: MlflowConf
+    simulator: SimulatorConf = Field(default_factory=SimulatorConf)
+    ingest: IngestConf = Field(default_factory=IngestConf)
+    conform: ConformConf = Field(default_factory=ConformConf)
+    features: FeaturesConf = Field(default_factory=FeaturesConf)
+    linkage: LinkageConf = Field(default_factory=LinkageConf)
+    training: TrainingConf = Field(default_factory=TrainingConf)
+    scoring: ScoringConf = Field(default_factory=ScoringConf)
 
 
 @dataclass(frozen=True)
