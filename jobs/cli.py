@@ -20,7 +20,9 @@ from jobs.context import JobContext
 
 # Sub-command name -> module in jobs/. Each module has HELP, add_arguments(parser) and
 # run(ctx, args); the module's docstring is the sub-command's long help.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "simulate": "jobs.simulate",
+}
 
 
 class Command(Protocol):

@@ -66,6 +66,39 @@ class MlflowConf(_Section):
 class SimulatorConf(_Section):
     """Proportions of the synthetic marketplace (jobs/simulate.py)."""
 
+    listings_per_seller: float = Field(20.0, gt=0)
+    ring_seller_share: float = Field(0.05, ge=0, le=1)
+    mean_ring_size: float = Field(5.0, ge=1)
+    counterfeit_share_in_ring: float = Field(0.85, ge=0, le=1)
+    family_seller_share: float = Field(0.03, ge=0, le=1)
+    new_account_share: float = Field(0.25, ge=0, le=1)
+    ring_signal_rates: dict[str, float] = Field(
+        default_factory=lambda: {
+            "device": 0.55,
+            "wifi": 0.5,
+            "ip": 0.45,
+            "payment": 0.35,
+            "bank": 0.3,
+            "return_address": 0.35,
+            "phone": 0.25,
+            "payee": 0.4,
+            "ship_origin": 0.6,
+            "image": 0.5,
+        }
+    )
+    sellers_per_wifi_hub: int = Field(150, ge=2)
+    sellers_per_nat_ip: int = Field(200, ge=2)
+    hub_session_share: float = Field(0.3, ge=0, le=1)
+    warehouse_share: float = Field(0.3, ge=0, le=1)
+    initial_catalog_share: float = Field(0.85, ge=0, le=1)
+    branded_share_honest: float = Field(0.45, ge=0, le=1)
+    reviews_per_listing: float = Field(1.0, ge=0)
+    orders_per_listing: float = Field(1.0, ge=0)
+    sessions_per_seller_day: int = Field(2, ge=1)
+    report_rate: float = Field(0.2, ge=0, le=1)
+    false_report_rate: float = Field(0.008, ge=0, le=1)
+    max_verdict_delay_days: int = Field(2, ge=1)
+
 
 class IngestConf(_Section):
     """Thresholds of the ingest step (jobs/ingest.py)."""
@@ -73,6 +106,18 @@ class IngestConf(_Section):
 
 class ConformConf(_Section):
     """Currency conversion and deduplication of the conform step (jobs/conform.py)."""
+
+    rates_to_usd: dict[str, float] = Field(
+        default_factory=lambda: {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "JPY": 0.0067, "CNY": 0.14}
+    )
+
+    @field_validator("rates_to_usd")
+    @classmethod
+    def _iso_codes(cls, rates: dict[str, float]) -> dict[str, float]:
+        bad = [c for c, r in rates.items() if len(c) != 3 or not c.isupper() or r <= 0]
+        if bad:
+            raise ValueError(f"expected ISO 4217 codes with positive rates, got {bad}")
+        return rates
 
 
 class FeaturesConf(_Section):
@@ -95,13 +140,13 @@ class Conf(_Section):
     paths: PathsConf
     spark: SparkConf
     mlflow: MlflowConf
-    simulator: SimulatorConf = Field(default_factory=SimulatorConf)
-    ingest: IngestConf = Field(default_factory=IngestConf)
-    conform: ConformConf = Field(default_factory=ConformConf)
-    features: FeaturesConf = Field(default_factory=FeaturesConf)
-    linkage: LinkageConf = Field(default_factory=LinkageConf)
-    training: TrainingConf = Field(default_factory=TrainingConf)
-    scoring: ScoringConf = Field(default_factory=ScoringConf)
+    simulator: SimulatorConf = SimulatorConf()
+    ingest: IngestConf = IngestConf()
+    conform: ConformConf = ConformConf()
+    features: FeaturesConf = FeaturesConf()
+    linkage: LinkageConf = LinkageConf()
+    training: TrainingConf = TrainingConf()
+    scoring: ScoringConf = ScoringConf()
 
 
 @dataclass(frozen=True)
