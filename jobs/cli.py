@@ -22,6 +22,8 @@ from jobs.context import JobContext
 # run(ctx, args); the module's docstring is the sub-command's long help.
 COMMANDS: dict[str, str] = {
     "simulate": "jobs.simulate",
+    "ingest": "jobs.ingest",
+    "conform": "jobs.conform",
 }
 
 

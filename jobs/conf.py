@@ -103,6 +103,24 @@ class SimulatorConf(_Section):
 class IngestConf(_Section):
     """Thresholds of the ingest step (jobs/ingest.py)."""
 
+    max_reject_share: float = Field(0.05, ge=0, le=1)
+    max_reject_share_by_table: dict[str, float] = Field(default_factory=dict)
+    late_arrival_days: int = Field(1, ge=0)
+    great_expectations: bool = True
+
+    @field_validator("max_reject_share_by_table")
+    @classmethod
+    def _known_tables(cls, shares: dict[str, float]) -> dict[str, float]:
+        from data_contracts.schemas import RAW_TABLES
+
+        unknown = sorted(set(shares) - set(RAW_TABLES))
+        if unknown:
+            raise ValueError(f"unknown raw tables {unknown}; known: {sorted(RAW_TABLES)}")
+        return shares
+
+    def reject_threshold(self, table: str) -> float:
+        return self.max_reject_share_by_table.get(table, self.max_reject_share)
+
 
 class ConformConf(_Section):
     """Currency conversion and deduplication of the conform step (jobs/conform.py)."""
@@ -260,6 +278,9 @@ def _describe(exc: ValidationError, provenance: Mapping[tuple[str, ...], str]) -
 
 def _absolutise(conf: Conf) -> Conf:
     paths = {name: _absolute(value) for name, value in conf.paths.model_dump().items()}
+    # The jar cache belongs to the checkout that `make setup` filled, wherever a job runs from.
+    if is_local_path(conf.paths.jar_cache) and not Path(conf.paths.jar_cache).is_absolute():
+        paths["jar_cache"] = str(PROJECT_ROOT / conf.paths.jar_cache)
     mlflow = conf.mlflow.model_copy(
         update={
             "tracking_uri": _absolute_sqlite(conf.mlflow.tracking_uri),

@@ -36,7 +36,8 @@ def spark_settings(conf: Conf) -> dict[str, str]:
         "spark.sql.catalogImplementation": "hive",
         "spark.ui.enabled": str(conf.spark.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
-        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # MERGE may add columns: a raw file's extra columns are carried into bronze.
+        "spark.databricks.delta.schema.autoMerge.enabled": "true",
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
     }
     if is_local_path(metastore):

@@ -1,0 +1,174 @@
+"""The contract's rules as data: each becomes a Spark predicate and a Great Expectations expectation.
+
+One place maps a rule to both forms, so the rows Spark routes to quarantine and the suite Great
+Expectations validates and documents can never drift apart. A rule's `violated` column is TRUE
+exactly when a row breaks it (never NULL), and its name is what `_violations` lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import great_expectations as gx
+from great_expectations.expectations import Expectation
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from data_contracts.schemas import LISTING_STATUSES, RAW_TABLES, VERDICTS
+
+Check = Literal[
+    "not_null", "range", "length", "allowed", "regex", "order", "window", "required_if", "type"
+]
+
+IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"
+IPV6 = r"^(?=.*:)[0-9A-Fa-f:.]{2,45}$"  # hex groups and colons (a colon is required)
+PHASH = r"^[0-9a-f]{16}$"
+ALPHA2 = r"^[A-Z]{2}$"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of one column; `name` is `<kind>:<column>` as DATA_CONTRACT.md's vocabulary says."""
+
+    check: Check
+    column: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        kind = (
+            "range"
+            if self.check == "length"
+            else "allowed"
+            if self.check == "regex"
+            else self.check
+        )
+        return f"{kind}:{self.column}"
+
+    def violated(self) -> Column:
+        """TRUE where the row breaks the rule. A null value breaks only its not_null rule."""
+        col = F.col(self.column)
+        p = self.params
+        if self.check == "not_null":
+            return col.isNull()
+        if self.check == "range":
+            low = (col <= p["min"]) if p.get("strict_min") else (col < p["min"])
+            high = (col > p["max"]) if "max" in p else F.lit(False)
+            return F.coalesce(low | high, F.lit(False))
+        if self.check == "length":
+            return F.coalesce((F.length(col) < p["min"]) | (F.length(col) > p["max"]), F.lit(False))
+        if self.check == "allowed":
+            return F.coalesce(~col.isin(*p["values"]), F.lit(False))
+        if self.check == "regex":
+            matches = [col.rlike(pattern) for pattern in p["patterns"]]
+            any_match = matches[0]
+            for m in matches[1:]:
+                any_match = any_match | m
+            return F.coalesce(~any_match, F.lit(False))
+        if self.check == "order":
+            return F.coalesce(col < F.col(p["after"]), F.lit(False))
+        if self.check == "window":
+            # Within the file's day, late arrivals tolerated by `days` on either side.
+            day = F.col("_dt")
+            start = F.to_timestamp(F.date_sub(day, p["days"]))
+            end = F.to_timestamp(F.date_add(day, p["days"] + 1))
+            return F.coalesce((col < start) | (col >= end), F.lit(False))
+        if self.check == "required_if":
+            return F.coalesce(col.isNull() & F.col(p["when"]).isin(*p["values"]), F.lit(False))
+        if self.check == "type":
+            return F.col(f"_raw_{self.column}").isNotNull() & col.isNull()
+        raise ValueError(f"unknown check {self.check}")
+
+    def expectation(self) -> Expectation | None:
+        """The same rule for Great Expectations (None where GX has no equivalent: the window,
+        which needs the file's day, is checked by Spark alone)."""
+        p, c = self.params, self.column
+        meta = {"rule": self.name}
+        if self.check == "not_null":
+            return gx.expectations.ExpectColumnValuesToNotBeNull(column=c, meta=meta)
+        if self.check == "range":
+            return gx.expectations.ExpectColumnValuesToBeBetween(
+                column=c,
+                min_value=p["min"],
+                max_value=p.get("max"),
+                strict_min=bool(p.get("strict_min")),
+                meta=meta,
+            )
+        if self.check == "length":
+            return gx.expectations.ExpectColumnValueLengthsToBeBetween(
+                column=c, min_value=p["min"], max_value=p["max"], meta=meta
+            )
+        if self.check == "allowed":
+            return gx.expectations.ExpectColumnValuesToBeInSet(
+                column=c, value_set=list(p["values"]), meta=meta
+            )
+        if self.check == "regex":
+            return gx.expectations.ExpectColumnValuesToMatchRegexList(
+                column=c, regex_list=list(p["patterns"]), match_on="any", meta=meta
+            )
+        if self.check == "order":
+            return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=c,
+                column_B=p["after"],
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta=meta,
+            )
+        if self.check == "required_if":
+            quoted = ", ".join(f"'{v}'" for v in p["values"])
+            return gx.expectations.ExpectColumnValuesToNotBeNull(
+                column=c,
+                row_condition=f"{p['when']} IN ({quoted})",
+                condition_parser="spark",
+                meta=meta,
+            )
+        return None
+
+
+def _not_null(table: str) -> list[Rule]:
+    return [Rule("not_null", f.name) for f in RAW_TABLES[table].schema.fields if not f.nullable]
+
+
+def table_rules(table: str, *, currencies: tuple[str, ...], late_days: int = 1) -> list[Rule]:
+    """Every row rule of a raw table (uniqueness and orphans are set-level: see checks.py)."""
+    specific: dict[str, list[Rule]] = {
+        "listings": [
+            Rule("length", "title", {"min": 1, "max": 500}),
+            Rule("range", "price", {"min": 0, "strict_min": True}),
+            Rule("allowed", "currency", {"values": currencies}),
+            Rule("regex", "image_phash", {"patterns": [PHASH]}),
+            Rule("allowed", "status", {"values": LISTING_STATUSES}),
+            Rule("order", "updated_at", {"after": "created_at"}),
+        ],
+        "sellers": [
+            Rule("regex", "country", {"patterns": [ALPHA2]}),
+            Rule("range", "store_modules", {"min": 0}),
+        ],
+        "seller_sessions": [
+            Rule("window", "event_ts", {"days": late_days}),
+            Rule("regex", "ip", {"patterns": [IPV4, IPV6]}),
+        ],
+        "reviews": [Rule("range", "rating", {"min": 1, "max": 5})],
+        "orders": [Rule("range", "quantity", {"min": 1}), Rule("range", "amount", {"min": 0})],
+        "brand_registry": [
+            Rule("range", "reference_price", {"min": 0, "strict_min": True}),
+            Rule("range", "min_authorized_price", {"min": 0, "strict_min": True}),
+        ],
+        "takedown_notices": [
+            Rule("allowed", "verdict", {"values": VERDICTS}),
+            Rule(
+                "required_if",
+                "verdict_at",
+                {"when": "verdict", "values": ("confirmed", "rejected")},
+            ),
+        ],
+    }
+    return _not_null(table) + specific[table]
+
+
+def unique_rule_name(table: str) -> str:
+    return "unique:" + "+".join(RAW_TABLES[table].key)
+
+
+ORPHAN_RULE = "orphan:seller_id"

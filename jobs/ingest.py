@@ -1,0 +1,294 @@
+"""Ingest one night: every raw row lands in bronze or in quarantine, nothing is lost.
+
+For each raw table (sellers first, so listings can be checked for orphans), the day's files are
+read with the contract's schema; a file that cannot be read or lacks a required column is
+quarantined whole; every row is checked against its table's rules in one Spark pass. Valid rows
+are merged into `bronze.<table>` on (key, _ingest_date), rejected rows into `quarantine.<table>` on
+a row id, so re-running a night adds nothing. Listings that waited in quarantine as orphans move
+to bronze on the night their seller appears. Counts are reconciled against the written tables
+(read = bronze + quarantine) and recorded per table in ops.run_log; a table whose rejected share
+passes its threshold stops the night, after its rows were written for inspection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StructType
+
+from data_contracts.checks import check_rows, is_valid
+from data_contracts.rules import ORPHAN_RULE, Rule, table_rules
+from data_contracts.schemas import INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
+from jobs import runlog
+from jobs.context import JobContext
+from jobs.expectations import ContractValidator
+from jobs.landing import BadFile, day_files, inspect, read_rows
+
+HELP = "validate the night's raw files: valid rows to bronze, the rest to quarantine with reasons"
+log = logging.getLogger("radar.ingest")
+
+# Sellers before listings: the orphan rule needs the night's sellers.
+TABLE_ORDER = (
+    "sellers",
+    "brand_registry",
+    "listings",
+    "seller_sessions",
+    "reviews",
+    "orders",
+    "takedown_notices",
+)
+
+
+class RejectThresholdExceeded(RuntimeError):
+    """A table's day is too broken to trust; the message names the table, share and rules."""
+
+
+@dataclass(frozen=True)
+class TableResult:
+    table: str
+    rows_read: int
+    rows_bronze: int
+    rows_quarantined: int
+    top_rules: list[tuple[str, int]]
+    seconds: float
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from jobs.cli import iso_date
+
+    parser.add_argument(
+        "--date", type=iso_date, required=True, help="the night to ingest (YYYY-MM-DD)"
+    )
+
+
+def run(ctx: JobContext, args: argparse.Namespace) -> None:
+    ingest(ctx, args.date)
+
+
+def ingest(
+    ctx: JobContext, night: date, tables: tuple[str, ...] = TABLE_ORDER
+) -> list[TableResult]:
+    results = []
+    with ctx.step("ingest", night) as entry:
+        validator = (
+            ContractValidator(ctx.conf.paths.reports, night)
+            if ctx.conf.ingest.great_expectations
+            else None
+        )
+        for table in tables:
+            results.append(ingest_table(ctx, table, night, validator))
+        runlog.record(
+            ctx.lakehouse,
+            *[
+                runlog.RunRecord(
+                    run_id=ctx.run_id,
+                    run_date=night,
+                    step="ingest",
+                    table_name=r.table,
+                    status="succeeded",
+                    rows_read=r.rows_read,
+                    rows_out=r.rows_bronze,
+                    rows_quarantined=r.rows_quarantined,
+                    seconds=r.seconds,
+                )
+                for r in results
+            ],
+        )
+        entry.rows_read = sum(r.rows_read for r in results)
+        entry.rows_out = sum(r.rows_bronze for r in results)
+        entry.rows_quarantined = sum(r.rows_quarantined for r in results)
+        for result in results:
+            threshold = ctx.conf.ingest.reject_threshold(result.table)
+            share = result.rows_quarantined / result.rows_read if result.rows_read else 0.0
+            if share > threshold:
+                rules = ", ".join(f"{name} ({n})" for name, n in result.top_rules)
+                raise RejectThresholdExceeded(
+                    f"{result.table}: {share:.1%} of {result.rows_read} rows rejected on {night} "
+                    f"(threshold {threshold:.1%}); top broken rules: {rules}"
+                )
+    return results
+
+
+def ingest_table(
+    ctx: JobContext, table: str, night: date, validator: ContractValidator | None = None
+) -> TableResult:
+    started = time.monotonic()
+    spark = ctx.spark
+    files = day_files(spark, ctx.conf.paths.landing, table, night)
+    good_parquet, good_json, bad_files, extra = inspect(spark, files)
+    rows = read_rows(spark, files, good_parquet, good_json, extra)
+    rules = _rules(ctx, table)
+
+    if table == "listings":
+        _adopt_orphans(ctx, night)
+    rows_read = rows_bronze = rows_quarantined = 0
+    top_rules: list[tuple[str, int]] = []
+    if rows is not None:
+        known = _known_sellers(ctx) if table == "listings" else None
+        checked = check_rows(rows, table, rules, known_sellers=known).persist()
+        try:
+            _write_bronze(ctx, table, checked.where(is_valid()), night)
+            _write_quarantine(ctx, table, checked.where(~is_valid()), night)
+            totals = checked.agg(
+                F.count(F.lit(1)).alias("read"), F.sum(is_valid().cast("long")).alias("valid")
+            ).first()
+            assert totals is not None
+            rows_read, rows_bronze = int(totals["read"]), int(totals["valid"] or 0)
+            rows_quarantined = rows_read - rows_bronze
+            top_rules = [
+                (r["rule"], int(r["n"]))
+                for r in checked.select(F.explode(VIOLATIONS).alias("rule"))
+                .groupBy("rule")
+                .agg(F.count(F.lit(1)).alias("n"))
+                .orderBy(F.desc("n"), "rule")
+                .limit(5)
+                .collect()  # bounded: top 5 rules
+            ]
+            if validator is not None:
+                validator.validate(table, rows, rules)
+        finally:
+            checked.unpersist()
+    if bad_files:
+        _quarantine_files(ctx, table, files.table.schema, bad_files, night)
+        rows_read += len(bad_files)
+        rows_quarantined += len(bad_files)
+        top_rules.extend((b.rule, 1) for b in bad_files[:5])
+        log.warning(
+            "%s: quarantined %d file(s): %s",
+            table,
+            len(bad_files),
+            ", ".join(f"{b.path} ({b.rule})" for b in bad_files),
+        )
+    _reconcile(ctx, table, night, rows_read, rows_bronze, rows_quarantined)
+    log.info(
+        "%s: read %d, bronze %d, quarantine %d", table, rows_read, rows_bronze, rows_quarantined
+    )
+    seconds = round(time.monotonic() - started, 3)
+    return TableResult(table, rows_read, rows_bronze, rows_quarantined, top_rules, seconds)
+
+
+def _rules(ctx: JobContext, table: str) -> list[Rule]:
+    rules = table_rules(
+        table,
+        currencies=tuple(ctx.conf.conform.rates_to_usd),
+        late_days=ctx.conf.ingest.late_arrival_days,
+    )
+    typed = [
+        Rule("type", f.name)
+        for f in RAW_TABLES[table].schema.fields
+        if not isinstance(f.dataType, ArrayType)
+    ]
+    return typed + rules
+
+
+def _bronze_columns(frame: DataFrame) -> list[str]:
+    return [
+        c
+        for c in frame.columns
+        if not c.startswith("_raw_") and c not in (VIOLATIONS, "_dt", "_copy")
+    ]
+
+
+def _write_bronze(ctx: JobContext, table: str, valid: DataFrame, night: date) -> None:
+    rows = valid.select(*_bronze_columns(valid)).withColumn(INGEST_DATE, F.lit(night))
+    ctx.lakehouse.merge(
+        f"bronze.{table}",
+        rows,
+        keys=(*RAW_TABLES[table].key, INGEST_DATE),
+        update=False,
+        partition_by=(INGEST_DATE,),
+    )
+
+
+def _row_id(frame: DataFrame) -> F.Column:
+    content = F.to_json(
+        F.struct(*[F.col(c) for c in frame.columns if c not in (VIOLATIONS, "_copy")])
+    )
+    return F.sha2(F.concat_ws("|", F.col(SOURCE_FILE), content, F.col("_copy").cast("string")), 256)
+
+
+def _write_quarantine(ctx: JobContext, table: str, rejected: DataFrame, night: date) -> None:
+    rows = rejected.withColumn("_row_id", _row_id(rejected)).withColumn(INGEST_DATE, F.lit(night))
+    rows = rows.select(*_bronze_columns(rows), VIOLATIONS)
+    ctx.lakehouse.merge(
+        f"quarantine.{table}", rows, keys=("_row_id",), update=False, partition_by=(INGEST_DATE,)
+    )
+
+
+def _quarantine_files(
+    ctx: JobContext, table: str, schema: StructType, bad: list[BadFile], night: date
+) -> None:
+    """One quarantine row per bad file: its path and why, the row's columns left null."""
+    rows = ctx.spark.createDataFrame(
+        [(b.path, [b.rule]) for b in bad], f"{SOURCE_FILE} string, {VIOLATIONS} array<string>"
+    )
+    for field in schema.fields:
+        rows = rows.withColumn(field.name, F.lit(None).cast(field.dataType))
+    rows = rows.withColumn("_row_id", F.sha2(F.col(SOURCE_FILE), 256)).withColumn(
+        INGEST_DATE, F.lit(night)
+    )
+    ctx.lakehouse.merge(
+        f"quarantine.{table}", rows, keys=("_row_id",), update=False, partition_by=(INGEST_DATE,)
+    )
+
+
+def _known_sellers(ctx: JobContext) -> DataFrame:
+    if not ctx.lakehouse.exists("bronze.sellers"):
+        return ctx.spark.createDataFrame([], "seller_id string")
+    return ctx.lakehouse.read("bronze.sellers").select("seller_id")
+
+
+def _adopt_orphans(ctx: JobContext, night: date) -> None:
+    """Listings that waited as orphans and whose seller is now known move to bronze."""
+    lake = ctx.lakehouse
+    if not lake.exists("quarantine.listings") or not lake.exists("bronze.sellers"):
+        return
+    waiting = lake.read("quarantine.listings").where(
+        (F.col(VIOLATIONS) == F.array(F.lit(ORPHAN_RULE))) & (F.col(INGEST_DATE) < F.lit(night))
+    )
+    adopted = waiting.join(_known_sellers(ctx).distinct(), "seller_id", "left_semi").persist()
+    try:
+        if adopted.isEmpty():
+            return
+        bronze_rows = adopted.drop(VIOLATIONS, "_row_id")
+        lake.merge("bronze.listings", bronze_rows, keys=("listing_id", INGEST_DATE), update=False)
+        (
+            DeltaTable.forPath(ctx.spark, lake.path("quarantine.listings"))
+            .alias("t")
+            .merge(adopted.select("_row_id").alias("s"), "t._row_id = s._row_id")
+            .whenMatchedDelete()
+            .execute()
+        )
+        log.info("listings: %d orphan(s) adopted from quarantine", bronze_rows.count())
+    finally:
+        adopted.unpersist()
+
+
+def _reconcile(
+    ctx: JobContext, table: str, night: date, read: int, bronze: int, quarantined: int
+) -> None:
+    """The written tables must hold exactly what was counted, or the step fails loudly."""
+    lake = ctx.lakehouse
+    on_night = F.col(INGEST_DATE) == F.lit(night)
+    in_bronze = (
+        lake.read(f"bronze.{table}").where(on_night).count()
+        if lake.exists(f"bronze.{table}")
+        else 0
+    )
+    in_quarantine = (
+        lake.read(f"quarantine.{table}").where(on_night).count()
+        if lake.exists(f"quarantine.{table}")
+        else 0
+    )
+    if read != bronze + quarantined or in_bronze != bronze or in_quarantine != quarantined:
+        raise RuntimeError(
+            f"{table} on {night} does not reconcile: read {read}, counted bronze {bronze} + quarantine "
+            f"{quarantined}, tables hold bronze {in_bronze} + quarantine {in_quarantine}"
+        )
