@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "simulate": "jobs.simulate",
     "ingest": "jobs.ingest",
     "conform": "jobs.conform",
+    "linkage": "jobs.linkage",
+    "features": "jobs.features",
+    "evaluate": "jobs.evaluate",
 }
 
 

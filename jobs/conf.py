@@ -74,16 +74,16 @@ class SimulatorConf(_Section):
     new_account_share: float = Field(0.25, ge=0, le=1)
     ring_signal_rates: dict[str, float] = Field(
         default_factory=lambda: {
-            "device": 0.55,
-            "wifi": 0.5,
+            "device": 0.6,
+            "wifi": 0.55,
             "ip": 0.45,
-            "payment": 0.35,
-            "bank": 0.3,
-            "return_address": 0.35,
-            "phone": 0.25,
-            "payee": 0.4,
+            "payment": 0.45,
+            "bank": 0.35,
+            "return_address": 0.4,
+            "phone": 0.3,
+            "payee": 0.5,
             "ship_origin": 0.6,
-            "image": 0.5,
+            "image": 0.6,
         }
     )
     sellers_per_wifi_hub: int = Field(150, ge=2)
@@ -141,9 +141,49 @@ class ConformConf(_Section):
 class FeaturesConf(_Section):
     """Windows and thresholds of the seller and listing features (features/)."""
 
+    counterfeit_keywords: list[str] = Field(
+        default_factory=lambda: [
+            "replica",
+            "1:1",
+            "aaa",
+            "mirror quality",
+            "dupe",
+            "master copy",
+            "designer style",
+        ]
+    )
+    fuzzy_max_distance: int = Field(1, ge=0)
+    fuzzy_min_length: int = Field(5, ge=2)
+    burst_reviews_per_day: int = Field(4, ge=2)
+    duplicate_text_min: int = Field(3, ge=2)
+
 
 class LinkageConf(_Section):
     """The account-linkage graph (features/linkage.py)."""
+
+    window_days: int = Field(30, ge=1)
+    hub_degree_cap: int = Field(40, ge=2)
+    rare_degree: int = Field(10, ge=2)
+    min_link_score: float = Field(1.0, gt=0)
+    type_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "id_doc": 1.0,
+            "payment": 1.0,
+            "bank": 1.0,
+            "phone": 1.0,
+            "payee": 1.0,
+            "return_address": 0.9,
+            "device": 0.6,
+            "wifi": 0.5,
+            "image": 0.5,
+            "ship_origin": 0.3,
+            "ip": 0.3,
+        }
+    )
+    max_ring_size: int = Field(50, ge=2)
+    max_iterations: int = Field(40, ge=1)
+    label_propagation_iterations: int = Field(5, ge=1)
+    top_hubs: int = Field(20, ge=1)
 
 
 class TrainingConf(_Section):

@@ -1,0 +1,227 @@
+"""The account-linkage graph: which seller accounts are run by the same operator.
+
+Counterfeiters hide behind many accounts registered with borrowed identities; the accounts give
+them away by what they share: a device, a Wi-Fi access point, an IP, a payment or bank account, a
+return address, a phone, a payee, a ship origin, a product image. Not every shared identifier is
+evidence: a mall's public Wi-Fi, a carrier's NAT address or a marketplace warehouse is shared by
+hundreds of honest sellers. So:
+
+1. identifiers seen within the conf window are counted by how many sellers use them (degree);
+   above `hub_degree_cap` an identifier is a hub and links no one (reported, top hubs by degree);
+2. each remaining identifier weighs its type's weight times its rarity (1 up to `rare_degree`
+   sellers, then decaying like an IDF to 0 at the cap);
+3. a pair of sellers that share identifiers scores the sum over identifier types of the best
+   weight of that type (two types are two independent pieces of evidence); the pair links when
+   the score reaches `min_link_score`: one strong signal, or several weaker ones, never one IP;
+4. rings are the connected components of the links; a component larger than `max_ring_size` is
+   split by label propagation rather than reported as one ring.
+
+Pairs come only from identifiers under the cap, so an identifier shared by n sellers costs at most
+cap^2 pairs, never n^2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from features.graph import connected_components, label_propagation
+
+
+def identifiers_in_window(identifiers: DataFrame, night: date, window_days: int) -> DataFrame:
+    """silver.seller_identifiers rows in use within `window_days` up to the night (no look-ahead)."""
+    start = F.date_sub(F.lit(night), window_days)
+    return identifiers.where((F.col("first_seen") <= F.lit(night)) & (F.col("last_seen") >= start))
+
+
+def identifier_degrees(identifiers: DataFrame) -> DataFrame:
+    """(identifier_type, identifier, degree): how many sellers use each identifier."""
+    return identifiers.groupBy("identifier_type", "identifier").agg(
+        F.countDistinct("seller_id").alias("degree")
+    )
+
+
+def hubs(degrees: DataFrame, cap: int) -> DataFrame:
+    """Identifiers shared by more sellers than the cap: they link no one."""
+    return degrees.where(F.col("degree") > cap)
+
+
+def rarity(degree: Column, *, rare_degree: int, cap: int) -> Column:
+    """1 up to rare_degree sellers, then log(cap/degree)/log(cap/rare_degree), 0 at the cap."""
+    decay = F.log(F.lit(float(cap)) / degree) / F.lit(float(_log(cap / rare_degree)))
+    return F.when(degree <= rare_degree, F.lit(1.0)).otherwise(F.greatest(F.lit(0.0), decay))
+
+
+def _log(x: float) -> float:
+    import math
+
+    return math.log(x) if x > 1 else 1.0
+
+
+def pair_evidence(
+    identifiers: DataFrame,
+    *,
+    cap: int,
+    rare_degree: int,
+    type_weights: Mapping[str, float],
+) -> DataFrame:
+    """(src_seller_id, dst_seller_id, weight, signal_types, shared_identifiers) for every pair of
+    sellers sharing at least one identifier under the cap (src < dst)."""
+    weights = F.create_map(
+        *[x for t, w in sorted(type_weights.items()) for x in (F.lit(t), F.lit(w))]
+    )
+    usable = (
+        identifiers.select("seller_id", "identifier_type", "identifier")
+        .distinct()
+        .withColumn(
+            "degree", F.count(F.lit(1)).over(Window.partitionBy("identifier_type", "identifier"))
+        )
+        .where((F.col("degree") >= 2) & (F.col("degree") <= cap))
+        .withColumn(
+            "evidence",
+            F.coalesce(F.element_at(weights, F.col("identifier_type")), F.lit(0.0))
+            * rarity(F.col("degree"), rare_degree=rare_degree, cap=cap),
+        )
+    )
+    left, right = usable.alias("a"), usable.alias("b")
+    pairs = left.join(
+        right,
+        (F.col("a.identifier_type") == F.col("b.identifier_type"))
+        & (F.col("a.identifier") == F.col("b.identifier"))
+        & (F.col("a.seller_id") < F.col("b.seller_id")),
+    ).select(
+        F.col("a.seller_id").alias("src_seller_id"),
+        F.col("b.seller_id").alias("dst_seller_id"),
+        F.col("a.identifier_type").alias("identifier_type"),
+        F.col("a.evidence").alias("evidence"),
+    )
+    per_type = pairs.groupBy("src_seller_id", "dst_seller_id", "identifier_type").agg(
+        F.max("evidence").alias("evidence"), F.count(F.lit(1)).alias("shared")
+    )
+    return per_type.groupBy("src_seller_id", "dst_seller_id").agg(
+        F.sum("evidence").alias("weight"),
+        F.sort_array(F.collect_list("identifier_type")).alias("signal_types"),
+        F.sum("shared").cast("int").alias("shared_identifiers"),
+    )
+
+
+def links(evidence: DataFrame, min_link_score: float) -> DataFrame:
+    """The pairs with enough evidence to say one operator runs both accounts."""
+    return evidence.where(F.col("weight") >= F.lit(min_link_score) - F.lit(1e-9))
+
+
+def rings(
+    edges: DataFrame,
+    *,
+    max_ring_size: int,
+    max_iterations: int,
+    lpa_iterations: int,
+) -> DataFrame:
+    """(seller_id, component) for every linked seller; oversized components split by LPA."""
+    components = connected_components(
+        edges.select(F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst")),
+        max_iterations=max_iterations,
+    ).withColumn("size", F.count(F.lit(1)).over(Window.partitionBy("component")))
+    oversized = components.where(F.col("size") > max_ring_size).select(
+        F.col("vertex").alias("seller_id")
+    )
+    inner = (
+        edges.join(
+            oversized.withColumnRenamed("seller_id", "src_seller_id"), "src_seller_id", "left_semi"
+        )
+        .join(
+            oversized.withColumnRenamed("seller_id", "dst_seller_id"), "dst_seller_id", "left_semi"
+        )
+        .select(F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst"), "weight")
+    )
+    split = label_propagation(inner, iterations=lpa_iterations).select(
+        F.col("vertex").alias("seller_id"),
+        F.concat(F.lit("split:"), F.col("label")).alias("split_label"),
+    )
+    return (
+        components.select(F.col("vertex").alias("seller_id"), "component")
+        .join(split, "seller_id", "left")
+        .select("seller_id", F.coalesce("split_label", "component").alias("component"))
+    )
+
+
+def stable_ring_ids(clusters: DataFrame, previous: DataFrame | None) -> DataFrame:
+    """(seller_id, ring_id, previous_ring_ids): a ring keeps the id of the previous night's ring it
+    overlaps most (if no larger overlap claims it first); a new ring gets an id from its smallest
+    member. previous_ring_ids lists every previous ring it overlaps: more than one is a merge, one
+    id under several rings is a split."""
+    fresh = clusters.groupBy("component").agg(F.min("seller_id").alias("first_member"))
+    new_id = F.concat(F.lit("R"), F.substring(F.sha2(F.col("first_member"), 256), 1, 12))
+    if previous is None:
+        return clusters.join(fresh, "component").select(
+            "seller_id",
+            new_id.alias("ring_id"),
+            F.array().cast("array<string>").alias("previous_ring_ids"),
+        )
+    overlap = (
+        clusters.join(
+            previous.select("seller_id", F.col("ring_id").alias("previous_ring_id")), "seller_id"
+        )
+        .groupBy("component", "previous_ring_id")
+        .agg(F.count(F.lit(1)).alias("overlap"))
+    )
+    # Each previous id goes to the component that overlaps it most; each component takes its best.
+    by_previous = Window.partitionBy("previous_ring_id").orderBy(F.desc("overlap"), "component")
+    by_component = Window.partitionBy("component").orderBy(F.desc("overlap"), "previous_ring_id")
+    claimed = (
+        overlap.withColumn("_p", F.row_number().over(by_previous))
+        .where("_p = 1")
+        .withColumn("_c", F.row_number().over(by_component))
+        .where("_c = 1")
+        .select("component", F.col("previous_ring_id").alias("kept_id"))
+    )
+    lineage = overlap.groupBy("component").agg(
+        F.sort_array(F.collect_set("previous_ring_id")).alias("previous_ring_ids")
+    )
+    return (
+        clusters.join(fresh, "component")
+        .join(claimed, "component", "left")
+        .join(lineage, "component", "left")
+        .select(
+            "seller_id",
+            F.coalesce("kept_id", new_id).alias("ring_id"),
+            F.coalesce("previous_ring_ids", F.array().cast("array<string>")).alias(
+                "previous_ring_ids"
+            ),
+        )
+    )
+
+
+def ring_features(
+    clusters: DataFrame,
+    edges: DataFrame,
+    *,
+    confirmed_sellers: DataFrame,
+    active_listings: DataFrame,
+) -> DataFrame:
+    """Per ring: size, the signal types that link it, share of members already confirmed as
+    counterfeiters (by verdicts known on the night), and its active listings in total."""
+    members = clusters.select("seller_id", "ring_id")
+    src_ring = members.withColumnRenamed("seller_id", "src_seller_id")
+    signals = (
+        edges.join(src_ring, "src_seller_id")
+        .select("ring_id", F.explode("signal_types").alias("signal"))
+        .groupBy("ring_id")
+        .agg(F.sort_array(F.collect_set("signal")).alias("ring_signal_types"))
+    )
+    confirmed = confirmed_sellers.select("seller_id").distinct().withColumn("confirmed", F.lit(1))
+    listings = active_listings.groupBy("seller_id").agg(F.count(F.lit(1)).alias("listings"))
+    return (
+        members.join(confirmed, "seller_id", "left")
+        .join(listings, "seller_id", "left")
+        .groupBy("ring_id")
+        .agg(
+            F.count(F.lit(1)).cast("int").alias("ring_size"),
+            F.avg(F.coalesce("confirmed", F.lit(0))).alias("ring_confirmed_share"),
+            F.sum(F.coalesce("listings", F.lit(0))).cast("long").alias("ring_listings"),
+        )
+        .join(signals, "ring_id", "left")
+    )

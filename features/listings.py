@@ -1,0 +1,85 @@
+"""Listing features as of a night: price against the brand, brand terms, keywords, images.
+
+Every numeric or boolean column of the result is a model feature (ids, dates and strings are
+not); nothing in it comes from after the night or from the truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+
+def with_brand_prices(listings: DataFrame, matches: DataFrame, registry: DataFrame) -> DataFrame:
+    """Brand match and prices against the brand's reference and authorised minimum: genuine goods
+    sell near their reference price; a fake at a fifth of it is the commonest tell. An authorised
+    reseller's discount is genuine, so authorisation is a feature too."""
+    brand_prices = registry.groupBy(F.col("brand").alias("brand_canonical")).agg(
+        F.avg(F.col("reference_price").cast("double")).alias("reference_price"),
+        F.min(F.col("min_authorized_price").cast("double")).alias("min_authorized_price"),
+        F.flatten(
+            F.collect_list(F.coalesce("authorized_seller_ids", F.array().cast("array<string>")))
+        ).alias("_authorised"),
+    )
+    joined = listings.join(matches, "listing_id", "left").join(
+        F.broadcast(brand_prices), "brand_canonical", "left"
+    )
+    return (
+        joined.withColumn("brand_term_match", F.col("brand_canonical").isNotNull())
+        .withColumn("brand_fuzzy_match", F.coalesce("brand_fuzzy", F.lit(False)))
+        .withColumn("price_to_reference", F.col("price_usd") / F.col("reference_price"))
+        .withColumn("price_to_min_authorized", F.col("price_usd") / F.col("min_authorized_price"))
+        .withColumn(
+            "below_min_authorized",
+            F.coalesce(F.col("price_usd") < F.col("min_authorized_price"), F.lit(False)),
+        )
+        .withColumn(
+            "is_authorized_seller",
+            F.coalesce(F.array_contains("_authorised", F.col("seller_id")), F.lit(False)),
+        )
+        .withColumn("brand_field_missing", F.col("brand").isNull())
+        .drop(
+            "_authorised", "brand_exact", "brand_fuzzy", "reference_price", "min_authorized_price"
+        )
+    )
+
+
+def with_keywords(listings: DataFrame, keywords: Sequence[str]) -> DataFrame:
+    """Words sellers of fakes use to tell buyers what they sell ("replica", "1:1", "AAA")."""
+    text = F.lower(F.concat_ws(" ", F.col("title"), F.col("description")))
+    hits = [text.contains(k.lower()).cast("int") for k in keywords]
+    total = hits[0]
+    for hit in hits[1:]:
+        total = total + hit
+    return listings.withColumn("counterfeit_keywords", total.cast("int"))
+
+
+def with_image_reuse(
+    listings: DataFrame, all_listings: DataFrame, confirmed_listings: DataFrame
+) -> DataFrame:
+    """How many other sellers use the same product photo, and whether a confirmed fake used it:
+    counterfeit operations reuse one set of photos across their accounts."""
+    per_image = (
+        all_listings.where(F.col("image_phash").isNotNull())
+        .groupBy("image_phash")
+        .agg(F.countDistinct("seller_id").alias("_image_sellers"))
+    )
+    tainted = (
+        all_listings.join(confirmed_listings.select("listing_id"), "listing_id")
+        .where(F.col("image_phash").isNotNull())
+        .select("image_phash")
+        .distinct()
+        .withColumn("_tainted", F.lit(True))
+    )
+    return (
+        listings.join(per_image, "image_phash", "left")
+        .join(tainted, "image_phash", "left")
+        .withColumn(
+            "image_other_sellers",
+            F.greatest(F.coalesce(F.col("_image_sellers"), F.lit(1)) - 1, F.lit(0)).cast("int"),
+        )
+        .withColumn("image_of_confirmed_fake", F.coalesce("_tainted", F.lit(False)))
+        .drop("_image_sellers", "_tainted")
+    )

@@ -1,0 +1,123 @@
+"""Seller features as of a night: what a seller's store, prices, reviews and history say.
+
+Each function takes DataFrames already limited to what was known on the night (the job filters
+inputs by date; labels come from verdicts known by then) and returns one row per seller.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+def storefront(sellers: DataFrame, night: date) -> DataFrame:
+    """Account age and storefront effort: counterfeit stores are young and keep the bare `basic`
+    template with few modules, because they expect to be taken down."""
+    return sellers.select(
+        "seller_id",
+        F.datediff(F.lit(night), F.to_date("registered_at")).alias("account_age_days"),
+        (F.col("store_template") == "basic").alias("is_basic_template"),
+        F.col("store_modules").cast("int").alias("store_modules"),
+    )
+
+
+def catalog(listings: DataFrame) -> DataFrame:
+    """Listing count, brand mix and prices against the brand reference (median and lowest): a
+    catalog of many brands far below their reference prices is a counterfeiter's."""
+    branded = F.col("brand_canonical").isNotNull()
+    return listings.groupBy("seller_id").agg(
+        F.count(F.lit(1)).cast("int").alias("listing_count"),
+        F.avg(branded.cast("double")).alias("branded_share"),
+        F.countDistinct("brand_canonical").cast("int").alias("distinct_brands"),
+        F.percentile_approx("price_to_reference", 0.5, 100).alias("median_price_to_reference"),
+        F.min("price_to_reference").alias("min_price_to_reference"),
+    )
+
+
+def review_anomalies(
+    reviews: DataFrame,
+    listing_owner: DataFrame,
+    seller_kit: DataFrame,
+    *,
+    burst_per_day: int,
+    duplicate_min: int,
+) -> DataFrame:
+    """Review bursts, duplicated texts and reviews written from the seller's own devices or IPs:
+    the traces of bought or self-written 5-star reviews.
+
+    `seller_kit`: (seller_id, identifier) of the seller's devices and IPs."""
+    rows = reviews.join(listing_owner, "listing_id")
+    per_day = rows.groupBy("seller_id", "listing_id", F.to_date("created_at").alias("day")).agg(
+        F.count(F.lit(1)).alias("n")
+    )
+    bursts = per_day.groupBy("seller_id").agg(
+        F.max("n").cast("int").alias("max_reviews_per_listing_day"),
+        F.sum(F.when(F.col("n") >= burst_per_day, 1).otherwise(0))
+        .cast("int")
+        .alias("review_bursts"),
+    )
+    text_count = F.count(F.lit(1)).over(Window.partitionBy("seller_id", "review_text"))
+    own = (
+        rows.join(
+            seller_kit.withColumnRenamed("identifier", "buyer_device_id"),
+            ["seller_id", "buyer_device_id"],
+            "left_semi",
+        )
+        .unionByName(
+            rows.join(
+                seller_kit.withColumnRenamed("identifier", "buyer_ip"),
+                ["seller_id", "buyer_ip"],
+                "left_semi",
+            )
+        )
+        .select("review_id")
+        .distinct()
+        .withColumn("own_kit", F.lit(1))
+    )
+    stats = (
+        rows.withColumn(
+            "duplicated", F.col("review_text").isNotNull() & (text_count >= duplicate_min)
+        )
+        .join(own, "review_id", "left")
+        .groupBy("seller_id")
+        .agg(
+            F.count(F.lit(1)).cast("int").alias("review_count"),
+            F.avg((F.col("rating") == 5).cast("double")).alias("five_star_share"),
+            F.avg(F.col("duplicated").cast("double")).alias("duplicate_review_share"),
+            F.avg(F.coalesce("own_kit", F.lit(0)).cast("double")).alias("self_review_share"),
+        )
+    )
+    return stats.join(bursts, "seller_id", "left")
+
+
+def takedown_history(verdicts: DataFrame) -> DataFrame:
+    """Confirmed and rejected takedowns known so far: a seller caught before is likely again."""
+    return verdicts.groupBy("seller_id").agg(
+        F.sum((F.col("verdict") == "confirmed").cast("int")).alias("confirmed_takedowns"),
+        F.sum((F.col("verdict") == "rejected").cast("int")).alias("rejected_takedowns"),
+    )
+
+
+def shared_with_confirmed(
+    identifiers: DataFrame, confirmed: DataFrame, *, types: tuple[str, ...]
+) -> DataFrame:
+    """How many of a seller's ship origins and payee accounts are also used by a seller with a
+    confirmed takedown: parcels and money of a known counterfeiter."""
+    mine = identifiers.where(F.col("identifier_type").isin(*types)).select(
+        "seller_id", "identifier_type", "identifier"
+    )
+    tainted = mine.join(confirmed.select("seller_id"), "seller_id").select(
+        "identifier_type", "identifier", F.col("seller_id").alias("confirmed_seller")
+    )
+    return (
+        mine.join(tainted, ["identifier_type", "identifier"])
+        .where(F.col("seller_id") != F.col("confirmed_seller"))
+        .groupBy("seller_id")
+        .agg(
+            F.countDistinct("identifier_type", "identifier")
+            .cast("int")
+            .alias("identifiers_shared_with_confirmed")
+        )
+    )

@@ -1,0 +1,197 @@
+"""Seller and listing features for one night (feature_date = the night), ring features joined in.
+
+Reads silver (listings, sellers, identifiers), bronze (reviews, takedown notices, brand registry)
+and graph.account_clusters of the night, each limited to what was known on the night; writes
+features.seller_features and features.listing_features with replaceWhere on feature_date.
+The listing universe is every listing active on the night plus every listing with a notice.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features import sellers as seller_features
+from features.brands import brand_matches, brand_terms
+from features.labels import end_of, verdicts_known
+from features.listings import with_brand_prices, with_image_reuse, with_keywords
+from jobs.context import JobContext
+
+HELP = "seller and listing features for a night (features.* tables)"
+
+RING_COLUMNS = (
+    "ring_id",
+    "ring_size",
+    "ring_confirmed_share",
+    "ring_listings",
+    "ring_signal_count",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from jobs.cli import iso_date
+
+    parser.add_argument(
+        "--date", type=iso_date, required=True, help="the feature date (YYYY-MM-DD)"
+    )
+
+
+def run(ctx: JobContext, args: argparse.Namespace) -> None:
+    build_features(ctx, args.date)
+
+
+def build_features(ctx: JobContext, night: date) -> None:
+    lake, conf = ctx.lakehouse, ctx.conf.features
+    with ctx.step("features", night) as entry:
+        known = F.col("_ingest_date") <= F.lit(night)
+        listings_all = lake.read("silver.listings_current").where(
+            F.col("first_seen") <= F.lit(night)
+        )
+        notices = lake.read("bronze.takedown_notices").where(known)
+        verdicts = verdicts_known(notices, night)
+        noticed = verdicts.select("listing_id").distinct()
+        registry = _latest_snapshot(lake.read("bronze.brand_registry").where(known))
+        listings = listings_all.where(F.col("status") == "active").unionByName(
+            listings_all.join(noticed, "listing_id", "left_semi").where(F.col("status") != "active")
+        )
+        matches = brand_matches(
+            listings,
+            brand_terms(registry),
+            max_distance=conf.fuzzy_max_distance,
+            min_length=conf.fuzzy_min_length,
+        )
+        confirmed = verdicts.where(F.col("verdict") == "confirmed")
+        listing_rows = (
+            listings.transform(with_brand_prices, matches, registry)
+            .transform(with_keywords, conf.counterfeit_keywords)
+            .transform(with_image_reuse, listings_all, confirmed)
+        ).persist()
+
+        sellers = lake.read("silver.sellers_current").where(F.col("registered_at") < end_of(night))
+        identifiers = lake.read("silver.seller_identifiers").where(
+            F.col("first_seen") <= F.lit(night)
+        )
+        reviews = lake.read("bronze.reviews").where(known & (F.col("created_at") < end_of(night)))
+        kit = identifiers.where(F.col("identifier_type").isin("device", "ip")).select(
+            "seller_id", "identifier"
+        )
+        clusters = (
+            lake.read("graph.account_clusters")
+            .where(F.col("feature_date") == F.lit(night))
+            .select(
+                "seller_id",
+                "ring_id",
+                "ring_size",
+                "ring_confirmed_share",
+                "ring_listings",
+                F.size("ring_signal_types").alias("ring_signal_count"),
+            )
+        )
+        seller_rows = (
+            seller_features.storefront(sellers, night)
+            .join(seller_features.catalog(listing_rows), "seller_id", "left")
+            .join(
+                seller_features.review_anomalies(
+                    reviews,
+                    listings_all.select("listing_id", "seller_id"),
+                    kit,
+                    burst_per_day=conf.burst_reviews_per_day,
+                    duplicate_min=conf.duplicate_text_min,
+                ),
+                "seller_id",
+                "left",
+            )
+            .join(seller_features.takedown_history(verdicts), "seller_id", "left")
+            .join(
+                seller_features.shared_with_confirmed(
+                    identifiers, confirmed.select("seller_id"), types=("ship_origin", "payee")
+                ),
+                "seller_id",
+                "left",
+            )
+            .join(clusters, "seller_id", "left")
+            .transform(_fill_counts)
+            .withColumn("feature_date", F.lit(night))
+        )
+        lake.replace_date(
+            "features.seller_features", seller_rows, date_column="feature_date", day=night
+        )
+
+        seller_side = (
+            lake.read("features.seller_features")
+            .where(F.col("feature_date") == F.lit(night))
+            .drop("feature_date")
+        )
+        prefixed = seller_side.select(
+            "seller_id",
+            *RING_COLUMNS,
+            *[
+                F.col(c).alias(f"seller_{c}")
+                for c in seller_side.columns
+                if c not in ("seller_id", *RING_COLUMNS)
+            ],
+        ).withColumnRenamed("seller_is_basic_template", "is_basic_template")
+        features = (
+            listing_rows.select(
+                "listing_id",
+                "seller_id",
+                "brand_canonical",
+                "category",
+                "price_usd",
+                "price_to_reference",
+                "price_to_min_authorized",
+                "below_min_authorized",
+                "brand_term_match",
+                "brand_fuzzy_match",
+                "brand_field_missing",
+                "is_authorized_seller",
+                "counterfeit_keywords",
+                "image_other_sellers",
+                "image_of_confirmed_fake",
+            )
+            .join(prefixed, "seller_id", "left")
+            .withColumn("feature_date", F.lit(night))
+        )
+        lake.replace_date(
+            "features.listing_features",
+            features,
+            date_column="feature_date",
+            day=night,
+            partition_by=("feature_date",),
+        )
+        listing_rows.unpersist()
+        entry.rows_out = (
+            lake.read("features.listing_features")
+            .where(F.col("feature_date") == F.lit(night))
+            .count()
+        )
+
+
+def _latest_snapshot(registry: DataFrame) -> DataFrame:
+    latest = registry.agg(F.max("_ingest_date")).first()
+    return registry.where(F.col("_ingest_date") == F.lit(latest[0] if latest else None))
+
+
+def _fill_counts(sellers: DataFrame) -> DataFrame:
+    """Absent counts are zero (no reviews, no takedowns); ring columns stay null for unlinked sellers."""
+    zero = {
+        c: 0
+        for c in (
+            "listing_count",
+            "distinct_brands",
+            "review_count",
+            "max_reviews_per_listing_day",
+            "review_bursts",
+            "confirmed_takedowns",
+            "rejected_takedowns",
+            "identifiers_shared_with_confirmed",
+        )
+    }
+    shares = {
+        c: 0.0
+        for c in ("branded_share", "five_star_share", "duplicate_review_share", "self_review_share")
+    }
+    return sellers.fillna({**zero, **shares}).withColumn("in_ring", F.col("ring_id").isNotNull())

@@ -1,0 +1,113 @@
+"""Link seller accounts into rings for one night.
+
+Reads silver.seller_identifiers (within the conf window), silver.listings_current,
+bronze.takedown_notices and the previous night's graph.account_clusters; writes, for
+feature_date = the night (replaceWhere, so a re-run replaces):
+- graph.hub_identifiers: identifiers above the degree cap, which linked no one;
+- graph.linkage_edges: linked seller pairs with their signal types, shared identifiers, weight;
+- graph.account_clusters: seller, ring_id (stable across nights), ring size and ring features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import date
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features import linkage
+from features.labels import confirmed_sellers
+from jobs.context import JobContext
+
+HELP = "link seller accounts that share identifiers into rings (graph.* tables)"
+log = logging.getLogger("radar.linkage")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from jobs.cli import iso_date
+
+    parser.add_argument(
+        "--date", type=iso_date, required=True, help="the night to link (YYYY-MM-DD)"
+    )
+    parser.add_argument(
+        "--no-hub-cap",
+        action="store_true",
+        help="diagnostics: let hubs link (shows the giant component)",
+    )
+
+
+def run(ctx: JobContext, args: argparse.Namespace) -> None:
+    link(ctx, args.date, hub_cap=None if args.no_hub_cap else ctx.conf.linkage.hub_degree_cap)
+
+
+def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
+    conf, lake = ctx.conf.linkage, ctx.lakehouse
+    with ctx.step("linkage", night) as entry:
+        identifiers = linkage.identifiers_in_window(
+            lake.read("silver.seller_identifiers"), night, conf.window_days
+        ).persist()
+        cap = hub_cap if hub_cap is not None else 1 << 30
+        degrees = linkage.identifier_degrees(identifiers)
+        hub_rows = linkage.hubs(degrees, cap).withColumn("feature_date", F.lit(night))
+        lake.replace_date("graph.hub_identifiers", hub_rows, date_column="feature_date", day=night)
+        top = lake.read("graph.hub_identifiers").where(F.col("feature_date") == F.lit(night))
+        top_hubs = top.orderBy(F.desc("degree")).limit(conf.top_hubs).collect()  # bounded: top-k
+        log.info(
+            "hubs cut: %d identifiers above %d sellers; largest: %s",
+            top.count(),
+            cap,
+            ", ".join(
+                f"{h['identifier_type']} {h['identifier'][:12]} ({h['degree']})"
+                for h in top_hubs[:5]
+            ),
+        )
+
+        evidence = linkage.pair_evidence(
+            identifiers, cap=cap, rare_degree=conf.rare_degree, type_weights=conf.type_weights
+        )
+        edges = linkage.links(evidence, conf.min_link_score).withColumn(
+            "feature_date", F.lit(night)
+        )
+        lake.replace_date("graph.linkage_edges", edges, date_column="feature_date", day=night)
+        edges = lake.read("graph.linkage_edges").where(F.col("feature_date") == F.lit(night))
+
+        components = linkage.rings(
+            edges,
+            max_ring_size=conf.max_ring_size,
+            max_iterations=conf.max_iterations,
+            lpa_iterations=conf.label_propagation_iterations,
+        )
+        clusters = linkage.stable_ring_ids(components, _previous_clusters(ctx, night))
+        features = linkage.ring_features(
+            clusters,
+            edges,
+            confirmed_sellers=confirmed_sellers(lake.read("bronze.takedown_notices"), night),
+            active_listings=lake.read("silver.listings_current").where(F.col("status") == "active"),
+        )
+        rows = clusters.join(features, "ring_id").withColumn("feature_date", F.lit(night))
+        lake.replace_date("graph.account_clusters", rows, date_column="feature_date", day=night)
+        identifiers.unpersist()
+
+        written = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
+        health = written.agg(
+            F.countDistinct("ring_id").alias("rings"),
+            F.count(F.lit(1)).alias("sellers"),
+            F.max("ring_size").alias("largest"),
+        ).first()
+        assert health is not None
+        entry.rows_out = int(health["sellers"])
+        entry.message = f"rings={health['rings']} linked_sellers={health['sellers']} largest_ring={health['largest']}"
+        log.info("linkage: %s", entry.message)
+
+
+def _previous_clusters(ctx: JobContext, night: date) -> DataFrame | None:
+    lake = ctx.lakehouse
+    if not lake.exists("graph.account_clusters"):
+        return None
+    clusters = lake.read("graph.account_clusters")
+    latest = clusters.where(F.col("feature_date") < F.lit(night)).agg(F.max("feature_date")).first()
+    if latest is None or latest[0] is None:
+        return None
+    return clusters.where(F.col("feature_date") == F.lit(latest[0])).select("seller_id", "ring_id")
