@@ -15,7 +15,7 @@ import argparse
 from datetime import date
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import INGEST_DATE, SOURCE_FILE
@@ -94,7 +94,7 @@ def _merge_latest(
     rows = rows.drop(SOURCE_FILE)
     if not lake.exists(table):
         lake.overwrite(table, rows.limit(0))
-    update = {c: f"s.`{c}`" for c in rows.columns if c not in (*keep, key)}
+    update: dict[str, str | Column] = {c: f"s.`{c}`" for c in rows.columns if c not in (*keep, key)}
     (
         DeltaTable.forPath(ctx.spark, lake.path(table))
         .alias("t")
