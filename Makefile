@@ -11,9 +11,8 @@ UV_VERSION  := 0.13.9
 DEPS_STAMP  := $(VENV)/.deps.stamp
 JARS_STAMP  := .cache/jars/manifest.json
 CONF        ?= conf/local.yaml
-DEMO_DIR    ?= data/demo
 DEMO_LISTINGS ?= 20000
-DEMO_DAYS   ?= 3
+DEMO_DAYS   ?= 4
 DEMO_START  ?= 2026-11-01
 
 .PHONY: help setup lock test demo nightly lint bench sql sql-server notebooks clean
@@ -49,7 +48,7 @@ lint: setup  ## ruff and mypy
 	$(VENV)/bin/mypy
 
 demo: setup  ## simulate a small marketplace and run every night of it end to end
-	$(RADAR) demo --conf $(CONF) --out $(DEMO_DIR) --listings $(DEMO_LISTINGS) --days $(DEMO_DAYS) --start $(DEMO_START)
+	$(RADAR) demo --conf $(CONF) --listings $(DEMO_LISTINGS) --days $(DEMO_DAYS) --start $(DEMO_START)
 
 nightly: setup  ## run one night: make nightly DATE=YYYY-MM-DD [CONF=conf/local.yaml]
 	@test -n "$${DATE:-}" || { echo "usage: make nightly DATE=YYYY-MM-DD" >&2; exit 2; }

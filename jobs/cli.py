@@ -26,6 +26,12 @@ COMMANDS: dict[str, str] = {
     "conform": "jobs.conform",
     "linkage": "jobs.linkage",
     "features": "jobs.features",
+    "train": "jobs.train",
+    "score": "jobs.score",
+    "maintenance": "jobs.maintenance",
+    "report": "jobs.report",
+    "nightly": "jobs.nightly",
+    "demo": "jobs.demo",
     "evaluate": "jobs.evaluate",
 }
 

@@ -189,9 +189,25 @@ class LinkageConf(_Section):
 class TrainingConf(_Section):
     """Labels, split, models and promotion gate (training/)."""
 
+    every_days: int = Field(7, ge=1)
+    eval_days: int = Field(1, ge=1)
+    min_labels: int = Field(30, ge=2)
+    review_budget: int = Field(200, ge=1)
+    promotion_margin: float = Field(0.01, ge=0)
+    seed: int = 42
+    gbt_max_iter: int = Field(40, ge=1)
+    gbt_max_depth: int = Field(4, ge=1)
+    rules_max_price_to_reference: float = Field(0.6, gt=0)
+
 
 class ScoringConf(_Section):
     """Scoring, gold tables, maintenance and the report (jobs/score.py, jobs/report.py)."""
+
+    flag_threshold: float = Field(0.5, ge=0, le=1)
+    flag_budget: int = Field(200, ge=1)
+    reason_codes: int = Field(3, ge=1)
+    vacuum_retention_hours: int = Field(168, ge=0)
+    report_top_leads: int = Field(10, ge=1)
 
 
 class Conf(_Section):

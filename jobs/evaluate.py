@@ -65,7 +65,9 @@ def evaluate(ctx: JobContext, truth: str, night: date, sections: list[str]) -> d
         )
         from training.rules import rules_score
 
-        rules = rules_score(features, ctx.conf.training).join(listings, "listing_id")
+        rules = rules_score(features, ctx.conf.training.rules_max_price_to_reference).join(
+            listings, "listing_id"
+        )
         report["model"]["rules_baseline"] = ranking_metrics(
             rules.select("score", F.col("is_counterfeit").cast("int").alias("label")),
             top_share=0.01,

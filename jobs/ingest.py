@@ -218,7 +218,11 @@ def _write_quarantine(ctx: JobContext, table: str, rejected: DataFrame, night: d
     rows = rejected.withColumn("_row_id", _row_id(rejected)).withColumn(INGEST_DATE, F.lit(night))
     rows = rows.select(*_bronze_columns(rows), VIOLATIONS)
     ctx.lakehouse.merge(
-        f"quarantine.{table}", rows, keys=("_row_id",), update=False, partition_by=(INGEST_DATE,)
+        f"quarantine.{table}",
+        rows,
+        keys=("_row_id", INGEST_DATE),
+        update=False,
+        partition_by=(INGEST_DATE,),
     )
 
 
@@ -235,7 +239,11 @@ def _quarantine_files(
         INGEST_DATE, F.lit(night)
     )
     ctx.lakehouse.merge(
-        f"quarantine.{table}", rows, keys=("_row_id",), update=False, partition_by=(INGEST_DATE,)
+        f"quarantine.{table}",
+        rows,
+        keys=("_row_id", INGEST_DATE),
+        update=False,
+        partition_by=(INGEST_DATE,),
     )
 
 

@@ -102,6 +102,22 @@ class Lakehouse:
         merge.whenNotMatchedInsertAll().execute()
         self.register(table)
 
+    def enable_change_feed(self, table: str) -> None:
+        """Turn on Delta's change data feed, so downstream consumers read only what changed."""
+        properties = (
+            DeltaTable.forPath(self.spark, self.path(table)).detail().select("properties").first()
+        )
+        if properties is None or properties[0].get("delta.enableChangeDataFeed") != "true":
+            self.spark.sql(
+                f"ALTER TABLE delta.`{self.path(table)}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
+            )
+
+    def optimize_and_vacuum(self, table: str, retention_hours: int) -> None:
+        """Compact small files, then drop files older than the retention no version needs."""
+        delta = DeltaTable.forPath(self.spark, self.path(table))
+        delta.optimize().executeCompaction()
+        delta.vacuum(retention_hours)
+
     def register(self, table: str) -> None:
         """Make the table queryable by name in the catalog (idempotent).
 

@@ -1,0 +1,48 @@
+"""Table maintenance after a night: OPTIMIZE (compact small files) and VACUUM (retention in conf).
+
+Safe to re-run: both are idempotent for a given table state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import date
+
+from jobs.context import JobContext
+
+HELP = "OPTIMIZE and VACUUM the tables the night wrote"
+log = logging.getLogger("radar.maintenance")
+MAINTAINED = (
+    "silver.listings_current",
+    "silver.sellers_current",
+    "silver.seller_identifiers",
+    "features.seller_features",
+    "features.listing_features",
+    "graph.linkage_edges",
+    "graph.account_clusters",
+    "gold.listing_scores",
+    "gold.seller_risk",
+    "gold.ring_leads",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from jobs.cli import iso_date
+
+    parser.add_argument(
+        "--date", type=iso_date, required=True, help="the night (YYYY-MM-DD), for the run log"
+    )
+
+
+def run(ctx: JobContext, args: argparse.Namespace) -> None:
+    maintain(ctx, args.date)
+
+
+def maintain(ctx: JobContext, night: date) -> None:
+    with ctx.step("maintenance", night) as entry:
+        done = [t for t in MAINTAINED if ctx.lakehouse.exists(t)]
+        for table in done:
+            ctx.lakehouse.optimize_and_vacuum(table, ctx.conf.scoring.vacuum_retention_hours)
+        entry.message = f"optimized and vacuumed {len(done)} tables (retention {ctx.conf.scoring.vacuum_retention_hours} h)"
+        log.info(entry.message)

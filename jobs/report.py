@@ -1,0 +1,192 @@
+"""The daily report: <paths.reports>/<date>/report.html, self-contained (plots embedded).
+
+Flagged listings by brand and category, the score distribution, the top ring leads with a picture
+of each ring's links, the data-quality summary of ingest, the model in use and its metrics, and
+the step timings. Everything it reads is aggregated or bounded (top-k) in Spark first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import networkx as nx
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from mlflow import MlflowClient
+from pyspark.sql import functions as F
+
+from jobs.context import JobContext
+from jobs.runlog import RUN_LOG
+from training.tracking import champion_version, use_tracking
+
+HELP = "write the night's self-contained HTML report"
+log = logging.getLogger("radar.report")
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from jobs.cli import iso_date
+
+    parser.add_argument(
+        "--date", type=iso_date, required=True, help="the night to report (YYYY-MM-DD)"
+    )
+
+
+def run(ctx: JobContext, args: argparse.Namespace) -> None:
+    print(write_report(ctx, args.date))
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def write_report(ctx: JobContext, night: date) -> Path:
+    lake, conf = ctx.lakehouse, ctx.conf
+    with ctx.step("report", night) as entry:
+        on_night = F.col("score_date") == F.lit(night)
+        scores = lake.read("gold.listing_scores").where(on_night)
+        totals = scores.agg(
+            F.count(F.lit(1)).alias("listings"),
+            F.sum(F.col("flagged").cast("int")).alias("flagged"),
+        ).first()
+        leads_table = lake.read("gold.ring_leads").where(on_night)
+        flagged_by_brand = (
+            scores.where("flagged")
+            .groupBy("brand", "category")
+            .agg(F.count(F.lit(1)).alias("flagged"))
+            .orderBy(F.desc("flagged"), "brand")
+            .limit(30)
+            .collect()
+        )
+        buckets = (
+            scores.groupBy(F.floor(F.col("score") * 20).alias("b")).count().orderBy("b").collect()
+        )  # <= 21 rows
+        fig, ax = plt.subplots(figsize=(6, 2.5))
+        ax.bar(
+            [r["b"] / 20 for r in buckets], [r["count"] for r in buckets], width=0.045, align="edge"
+        )
+        ax.set_yscale("log")
+        ax.set_xlabel("score")
+        ax.set_ylabel("listings")
+        leads = [
+            r.asDict(recursive=True)
+            for r in leads_table.orderBy(F.desc("risk"), "ring_id")
+            .limit(conf.scoring.report_top_leads)
+            .collect()
+        ]
+        edges = lake.read("graph.linkage_edges").where(F.col("feature_date") == F.lit(night))
+        for lead in leads:
+            members = lead["member_sellers"]
+            ring_edges = edges.where(
+                F.col("src_seller_id").isin(members) & F.col("dst_seller_id").isin(members)
+            ).collect()
+            lead["picture"] = _ring_picture(
+                members,
+                [(e["src_seller_id"], e["dst_seller_id"], e["signal_types"]) for e in ring_edges],
+            )
+            lead["shared_identifiers"] = (lead.get("shared_identifiers") or [])[:12]
+        log_rows = lake.read(RUN_LOG).where(F.col("run_date") == F.lit(night))
+        quality = log_rows.where(
+            (F.col("step") == "ingest")
+            & (F.col("table_name") != "*")
+            & (F.col("status") == "succeeded")
+        )
+        quality_rows = (
+            quality.groupBy("table_name")
+            .agg(
+                F.max_by("rows_read", "started_at").alias("rows_read"),
+                F.max_by("rows_out", "started_at").alias("rows_out"),
+                F.max_by("rows_quarantined", "started_at").alias("rows_quarantined"),
+            )
+            .orderBy("table_name")
+            .collect()
+        )
+        steps = (
+            log_rows.where(F.col("table_name") == "*")
+            .groupBy("step")
+            .agg(
+                F.max_by("status", "started_at").alias("status"),
+                F.max_by("seconds", "started_at").alias("seconds"),
+                F.min("started_at").alias("first"),
+            )
+            .orderBy("first")
+            .collect()
+        )
+        html = (
+            Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+            .get_template("report.html.j2")
+            .render(
+                night=night.isoformat(),
+                generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+                totals={
+                    "listings": totals["listings"] if totals else 0,
+                    "flagged": (totals["flagged"] or 0) if totals else 0,
+                    "rings": leads_table.count(),
+                },
+                flagged_by_brand=flagged_by_brand,
+                score_histogram=_png(fig),
+                leads=leads,
+                quality=quality_rows,
+                steps=steps,
+                model=_model(ctx),
+            )
+        )
+        folder = Path(conf.paths.reports) / night.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "report.html"
+        path.write_text(html)
+        entry.message = str(path)
+        log.info("report written to %s", path)
+        return path
+
+
+def _ring_picture(members: list[str], edges: list[tuple[str, str, list[str]]]) -> str:
+    graph = nx.Graph()
+    graph.add_nodes_from(members)
+    for src, dst, signals in edges:
+        graph.add_edge(src, dst, label=",".join(signals))
+    fig, ax = plt.subplots(figsize=(4, 3))
+    layout = nx.spring_layout(graph, seed=1)
+    nx.draw_networkx(
+        graph,
+        layout,
+        ax=ax,
+        node_size=300,
+        font_size=6,
+        node_color="#d9534f",
+        labels={m: m[:7] for m in members},
+    )
+    nx.draw_networkx_edge_labels(
+        graph, layout, ax=ax, edge_labels=nx.get_edge_attributes(graph, "label"), font_size=5
+    )
+    ax.set_axis_off()
+    return _png(fig)
+
+
+def _model(ctx: JobContext) -> dict[str, Any]:
+    conf = ctx.conf.mlflow
+    use_tracking(conf.tracking_uri, conf.experiment, conf.artifact_root)
+    client = MlflowClient(conf.tracking_uri)
+    version = champion_version(client, conf.model_name)
+    metrics: dict[str, float] = {}
+    if version is not None:
+        run_id = client.get_model_version(conf.model_name, version).run_id
+        if run_id:
+            metrics = {
+                k: v
+                for k, v in sorted(client.get_run(run_id).data.metrics.items())
+                if k.startswith(("model_", "rules_baseline_pr", "champion_pr"))
+            }
+    return {"name": conf.model_name, "version": version, "metrics": metrics}

@@ -1,0 +1,53 @@
+"""The promotion gate: a new model version becomes `champion` only when it has earned it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class Decision:
+    alias: str  # "champion" or "challenger"
+    reason: str
+
+
+def decide(
+    candidate_pr_auc: float,
+    *,
+    champion_pr_auc: float | None,
+    rules_pr_auc: float | None,
+    margin: float,
+) -> Decision:
+    """Beat the current champion by `margin` on the same evaluation data; a first model must beat
+    the rules-only baseline instead."""
+    if champion_pr_auc is None:
+        if rules_pr_auc is None or candidate_pr_auc > rules_pr_auc + margin:
+            return Decision(
+                "champion",
+                f"first model: PR-AUC {candidate_pr_auc:.4f} beats the rules baseline {rules_pr_auc}",
+            )
+        return Decision(
+            "challenger",
+            f"first model does not beat the rules baseline: {candidate_pr_auc:.4f} <= {rules_pr_auc:.4f} + {margin}",
+        )
+    if candidate_pr_auc > champion_pr_auc + margin:
+        return Decision(
+            "champion",
+            f"PR-AUC {candidate_pr_auc:.4f} beats the champion's {champion_pr_auc:.4f} by more than {margin}",
+        )
+    return Decision(
+        "challenger",
+        f"PR-AUC {candidate_pr_auc:.4f} does not beat the champion's {champion_pr_auc:.4f} by {margin}",
+    )
+
+
+def training_due(
+    night: date, last_trained: date | None, *, has_champion: bool, every_days: int
+) -> bool:
+    """Train when no champion exists, or when the schedule says so."""
+    return (
+        not has_champion
+        or last_trained is None
+        or night - last_trained >= timedelta(days=every_days)
+    )
