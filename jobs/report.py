@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import networkx as nx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from mlflow import MlflowClient
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.context import JobContext
@@ -56,12 +57,23 @@ def write_report(ctx: JobContext, night: date) -> Path:
     lake, conf = ctx.lakehouse, ctx.conf
     with ctx.step("report", night) as entry:
         on_night = F.col("score_date") == F.lit(night)
-        scores = lake.read("gold.listing_scores").where(on_night)
+        # Before a champion exists there are no gold rows: the report shows what the night has.
+        scores = _read_or_empty(
+            ctx,
+            "gold.listing_scores",
+            "listing_id string, brand string, category string, score double, flagged boolean, score_date date",
+        ).where(on_night)
         totals = scores.agg(
             F.count(F.lit(1)).alias("listings"),
             F.sum(F.col("flagged").cast("int")).alias("flagged"),
         ).first()
-        leads_table = lake.read("gold.ring_leads").where(on_night)
+        leads_table = _read_or_empty(
+            ctx,
+            "gold.ring_leads",
+            "ring_id string, score_date date, risk double, member_sellers array<string>, ring_size int, listings int, "
+            "flagged_listings int, brands_hit array<string>, shared_identifiers array<struct<members:bigint,identifier_type:string,identifier:string>>, "
+            "ship_origins array<string>, payee_accounts array<string>, first_seen date, last_seen date",
+        ).where(on_night)
         flagged_by_brand = (
             scores.where("flagged")
             .groupBy("brand", "category")
@@ -150,6 +162,12 @@ def write_report(ctx: JobContext, night: date) -> Path:
         entry.message = str(path)
         log.info("report written to %s", path)
         return path
+
+
+def _read_or_empty(ctx: JobContext, table: str, schema: str) -> DataFrame:
+    if ctx.lakehouse.exists(table):
+        return ctx.lakehouse.read(table)
+    return ctx.spark.createDataFrame([], schema)
 
 
 def _ring_picture(members: list[str], edges: list[tuple[str, str, list[str]]]) -> str:
