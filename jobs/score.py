@@ -47,9 +47,10 @@ def score_night(ctx: JobContext, night: date) -> None:
         use_tracking(conf.mlflow.tracking_uri, conf.mlflow.experiment, conf.mlflow.artifact_root)
         version = champion_version(MlflowClient(conf.mlflow.tracking_uri), conf.mlflow.model_name)
         if version is None:
-            raise RuntimeError(
-                f"no `champion` version of {conf.mlflow.model_name} in {conf.mlflow.tracking_uri}: run `radar train` first"
-            )
+            # The first nights of a new deployment have too few decided notices to train on.
+            entry.message = f"skipped: no `champion` version of {conf.mlflow.model_name} yet (see the train step)"
+            log.warning(entry.message)
+            return
         model = mlflow.spark.load_model(champion_uri(conf.mlflow.model_name))
         assembler = next(s for s in model.stages if isinstance(s, VectorAssembler))
         columns = [c.removesuffix("__i") for c in assembler.getInputCols()]
