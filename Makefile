@@ -61,7 +61,7 @@ sql: setup  ## Spark SQL shell over the catalog (SELECT * FROM gold.ring_leads L
 	$(RADAR) sql --conf $(CONF)
 
 sql-server: setup  ## Spark Thrift JDBC server on localhost for BI tools
-	$(RADAR) sql-server --conf $(CONF)
+	$(RADAR) sql --server --conf $(CONF)
 
 notebooks: setup  ## Jupyter with the project's kernel
 	$(PY) -m ipykernel install --user --name counterfeit-radar --display-name "counterfeit-radar"

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "report": "jobs.report",
     "nightly": "jobs.nightly",
     "demo": "jobs.demo",
+    "sql": "jobs.sql",
     "evaluate": "jobs.evaluate",
 }
 

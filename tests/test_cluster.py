@@ -1,8 +1,14 @@
-"""A night of a small world on a real Spark standalone cluster equals the same night run locally."""
+"""A night of a small world on a real Spark standalone cluster equals the same night run locally.
+
+The project is built as a wheel and the night is submitted with spark-submit to a standalone
+master with two one-core workers on 127.0.0.1; the master's status must show the application (so a
+silent fallback to local mode fails the test).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +26,14 @@ pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parent.parent
 WORLD = ("--listings", "3000", "--days", "1", "--seed", "11", "--start", "2026-11-01")
 NIGHT = "2026-11-01"
-GOLD = ("gold.listing_scores", "gold.seller_risk", "gold.ring_leads")
+# The first night of a world has no champion yet (too few decided notices), so it ends at the
+# features and the linkage graph: those are the tables compared.
+TABLES = (
+    "silver.listings_current",
+    "silver.seller_identifiers",
+    "graph.account_clusters",
+    "features.listing_features",
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +78,12 @@ def _paths(root: Path) -> list[str]:
 
 
 def _radar(args: list[str], root: Path, *, master: str, submit_wheel: Path | None = None) -> None:
-    settings = [*_paths(root), f"spark.master={master}", "spark.shuffle_partitions=2"]
+    settings = [
+        *_paths(root),
+        f"spark.master={master}",
+        "spark.shuffle_partitions=2",
+        "ingest.great_expectations=false",
+    ]
     if submit_wheel is not None:  # cluster.yaml sizes executors for a real cluster: shrink them
         settings.append(
             "spark.extra={spark.executor.memory: 1g, spark.executor.cores: '1',"
@@ -99,16 +117,16 @@ def test_night_on_standalone_cluster_equals_local_run(
     cluster: StandaloneCluster, wheel: Path, tmp_path: Path, spark: SparkSession
 ) -> None:
     local, remote = tmp_path / "local", tmp_path / "cluster"
-    for root in (local, remote):
-        root.mkdir()
-        _radar(["simulate", "--out", str(root / "landing"), *WORLD], root, master="local[2]")
+    local.mkdir()
+    _radar(["simulate", "--out", str(local / "landing"), *WORLD], local, master="local[2]")
+    shutil.copytree(local / "landing", remote / "landing")
     _radar(["nightly", "--date", NIGHT], local, master="local[2]")
     _radar(["nightly", "--date", NIGHT], remote, master=cluster.master_url, submit_wheel=wheel)
 
     apps = cluster.status()["completedapps"] + cluster.status()["activeapps"]
     assert apps, "no application reached the standalone master: the night ran in local mode"
     assert all(app["cores"] >= 1 for app in apps)
-    for table in GOLD:
+    for table in TABLES:
         layer, name = table.split(".")
         assertDataFrameEqual(
             spark.read.format("delta").load(str(remote / "lakehouse" / layer / name)),
