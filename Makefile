@@ -15,7 +15,7 @@ DEMO_LISTINGS ?= 20000
 DEMO_DAYS   ?= 4
 DEMO_START  ?= 2026-11-01
 
-.PHONY: help setup lock test demo nightly lint bench sql sql-server notebooks clean
+.PHONY: help setup setup-browser lock test demo nightly lint bench sql sql-server clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,11 @@ lock:  ## re-resolve requirements.lock from pyproject.toml (needs network)
 	$(VENV)/bin/uv pip compile --quiet --python 3.11 --extra dev --generate-hashes pyproject.toml -o requirements.lock
 
 PYTEST_ARGS ?=
-test: setup  ## run the test suite (PYTEST_ARGS="-k linkage" to narrow it)
+setup-browser:  ## headless Chromium for the report test (Debian's package; needs root)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
+	  || { echo "install Chromium (apt-get install chromium) to run the report test" >&2; exit 1; }
+
+test: setup setup-browser  ## run the test suite (PYTEST_ARGS="-k linkage" to narrow it)
 	rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
@@ -54,18 +58,15 @@ nightly: setup  ## run one night: make nightly DATE=YYYY-MM-DD [CONF=conf/local.
 	@test -n "$${DATE:-}" || { echo "usage: make nightly DATE=YYYY-MM-DD" >&2; exit 2; }
 	$(RADAR) nightly --conf $(CONF) --date $(DATE)
 
-bench: setup  ## benchmarks at several sizes; rewrites BENCHMARKS.md
-	$(PY) -m jobs.bench --conf $(CONF)
+BENCH_SIZES ?= 1000000,10000000
+bench: setup  ## simulator benchmarks at several sizes; updates BENCHMARKS.md
+	$(PY) -m jobs.bench --sizes $(BENCH_SIZES)
 
 sql: setup  ## Spark SQL shell over the catalog (SELECT * FROM gold.ring_leads LIMIT 10)
 	$(RADAR) sql --conf $(CONF)
 
 sql-server: setup  ## Spark Thrift JDBC server on localhost for BI tools
 	$(RADAR) sql --server --conf $(CONF)
-
-notebooks: setup  ## Jupyter with the project's kernel
-	$(PY) -m ipykernel install --user --name counterfeit-radar --display-name "counterfeit-radar"
-	$(VENV)/bin/jupyter lab notebooks/
 
 clean:  ## remove generated data, reports and caches (keeps .venv and the jar cache)
 	rm -rf data/ spark-warehouse/ metastore_db/ derby.log .pytest_cache .mypy_cache .ruff_cache

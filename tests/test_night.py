@@ -6,6 +6,8 @@ against the simulator's truth or against a re-run.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -203,3 +205,34 @@ def test_report_and_data_docs_are_written(world: World) -> None:
     assert (
         Path(world.conf.paths.reports) / NIGHTS[0].isoformat() / "data_docs" / "index.html"
     ).is_file()
+
+
+def test_report_renders_in_chromium_with_the_nights_figures(world: World, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "headless Chromium is needed: `make setup-browser` (apt-get install chromium)"
+    report = Path(world.conf.paths.reports) / LAST.isoformat() / "report.html"
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    scores = world.lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(LAST))
+    listings, flagged = scores.count(), scores.where("flagged").count()
+    assert f'<b id="listings-scored">{listings}</b>' in dom
+    assert f'<b id="listings-flagged">{flagged}</b>' in dom
+    assert "ring graph of" in dom  # the lead pictures were embedded and rendered
