@@ -207,6 +207,7 @@ class ScoringConf(_Section):
     flag_budget: int = Field(200, ge=1)
     reason_codes: int = Field(3, ge=1)
     vacuum_retention_hours: int = Field(168, ge=0)
+    maintenance_weekday: int = Field(6, ge=0, le=6)
     report_top_leads: int = Field(10, ge=1)
 
 

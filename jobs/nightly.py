@@ -129,7 +129,12 @@ def _score(ctx: JobContext, night: date) -> None:
 def _maintenance(ctx: JobContext, night: date) -> None:
     from jobs.maintenance import maintain
 
-    maintain(ctx, night)
+    weekday = ctx.conf.scoring.maintenance_weekday
+    if night.weekday() == weekday:
+        maintain(ctx, night)
+    else:
+        with ctx.step("maintenance", night) as entry:
+            entry.message = f"not due: OPTIMIZE and VACUUM run on weekday {weekday} (0 = Monday)"
 
 
 def _report(ctx: JobContext, night: date) -> None:

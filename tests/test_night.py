@@ -56,6 +56,7 @@ def world(
         "simulator.report_rate=0.4",
         "training.min_labels=10",
         "scoring.flag_budget=50",
+        "scoring.maintenance_weekday=3",  # not one of the world's nights: OPTIMIZE/VACUUM are slow here
     ]
     conf = conf_for(root, *settings)
     ctx = JobContext(conf)
