@@ -1,6 +1,6 @@
 """ops.run_log: one row per step, table and attempt, so a night can be watched and resumed.
 
-Rows are merged on (run_id, step, table_name): a step that records itself twice in one run
+Rows are merged on (run_id, run_date, step, table_name): a step that records itself twice in one run
 updates its row; a new run (a re-run or a resumed night) adds rows of its own, so the history of
 attempts is kept. `completed_steps` tells `nightly` where a failed night must resume.
 """
@@ -62,7 +62,7 @@ class RunRecord:
 def record(lakehouse: Lakehouse, *records: RunRecord) -> None:
     """Upsert records into ops.run_log (a handful of rows: built on the driver on purpose)."""
     rows = lakehouse.spark.createDataFrame([asdict(r) for r in records], RUN_LOG_SCHEMA)
-    lakehouse.merge(RUN_LOG, rows, keys=("run_id", "step", "table_name"))
+    lakehouse.merge(RUN_LOG, rows, keys=("run_id", "run_date", "step", "table_name"))
 
 
 def completed_steps(lakehouse: Lakehouse, run_date: date) -> set[str]:
