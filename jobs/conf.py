@@ -241,9 +241,12 @@ def load_conf(
     Relative local paths are made absolute against the current directory, so Spark, Delta and
     MLflow all see the same folders whatever their own working directory.
     """
-    base_path = Path(base_file) if base_file else CONF_DIR / "base.yaml"
-    layers = [_read_yaml(base_path)]
     env_path = Path(conf_file) if conf_file else DEFAULT_CONF_FILE
+    # base.yaml sits beside the environment file (conf/), which also holds when the code runs
+    # from a wheel, far from the checkout's conf/ folder.
+    beside = env_path.parent / "base.yaml"
+    base_path = Path(base_file) if base_file else beside if beside.is_file() else CONF_DIR / "base.yaml"
+    layers = [_read_yaml(base_path)]
     if env_path.resolve() != base_path.resolve():
         layers.append(_read_yaml(env_path))
     layers.extend(_parse_override(item) for item in overrides)
