@@ -79,6 +79,8 @@ def test_gate_refuses_a_worse_model_and_a_first_model_that_does_not_beat_the_rul
     assert decide(0.95, champion_pr_auc=0.90, rules_pr_auc=0.4, margin=0.01).alias == "champion"
     assert decide(0.35, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "challenger"
     assert decide(0.60, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "champion"
+    assert decide(0.405, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "champion"
+    assert decide(0.40, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "challenger"
 
 
 def test_training_is_due_without_a_champion_or_on_schedule() -> None:

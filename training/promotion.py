@@ -20,9 +20,10 @@ def decide(
     margin: float,
 ) -> Decision:
     """Beat the current champion by `margin` on the same evaluation data; a first model must beat
-    the rules-only baseline instead."""
+    the rules-only baseline instead (strictly, with no margin)."""
     if champion_pr_auc is None:
-        if rules_pr_auc is None or candidate_pr_auc > rules_pr_auc + margin:
+        # No margin here: a first model only has to do better than the hand rules.
+        if rules_pr_auc is None or candidate_pr_auc > rules_pr_auc:
             return Decision(
                 "champion",
                 f"first model: PR-AUC {candidate_pr_auc:.4f} beats the rules baseline {rules_pr_auc}",
