@@ -30,7 +30,7 @@ def decide(
             )
         return Decision(
             "challenger",
-            f"first model does not beat the rules baseline: {candidate_pr_auc:.4f} <= {rules_pr_auc:.4f} + {margin}",
+            f"first model does not beat the rules baseline: {candidate_pr_auc:.4f} <= {rules_pr_auc:.4f}",
         )
     if candidate_pr_auc > champion_pr_auc + margin:
         return Decision(
