@@ -245,7 +245,9 @@ def load_conf(
     # base.yaml sits beside the environment file (conf/), which also holds when the code runs
     # from a wheel, far from the checkout's conf/ folder.
     beside = env_path.parent / "base.yaml"
-    base_path = Path(base_file) if base_file else beside if beside.is_file() else CONF_DIR / "base.yaml"
+    base_path = (
+        Path(base_file) if base_file else beside if beside.is_file() else CONF_DIR / "base.yaml"
+    )
     layers = [_read_yaml(base_path)]
     if env_path.resolve() != base_path.resolve():
         layers.append(_read_yaml(env_path))

@@ -50,6 +50,14 @@ def spark_settings(conf: Conf) -> dict[str, str]:
     return settings
 
 
+def submit_arguments(conf: Conf) -> list[str]:
+    """The settings as spark-submit arguments: a JVM started by spark-submit has its class path
+    fixed before any builder runs, so the Delta jars and extensions must be given at launch."""
+    return [
+        arg for key, value in spark_settings(conf).items() for arg in ("--conf", f"{key}={value}")
+    ]
+
+
 def build_spark(conf: Conf) -> SparkSession:
     """Open (or return the running) SparkSession configured from conf.
 

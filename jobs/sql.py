@@ -15,7 +15,7 @@ from pathlib import Path
 from pyspark.find_spark_home import _find_spark_home
 
 from jobs.context import JobContext
-from jobs.session import spark_settings
+from jobs.session import submit_arguments
 
 HELP = "Spark SQL shell on the table catalog (-e QUERY to run one statement)"
 
@@ -33,9 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(ctx: JobContext, args: argparse.Namespace) -> list[str]:
     """The launcher command line: spark-sql, or spark-submit of HiveThriftServer2."""
     home = Path(_find_spark_home())
-    settings = [
-        x for key, value in spark_settings(ctx.conf).items() for x in ("--conf", f"{key}={value}")
-    ]
+    settings = submit_arguments(ctx.conf)
     if args.server:
         return [
             str(home / "bin" / "spark-submit"),

@@ -19,6 +19,8 @@ from pyspark.find_spark_home import _find_spark_home
 from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
+from jobs.conf import load_conf
+from jobs.session import submit_arguments
 from tests.standalone import StandaloneCluster
 
 pytestmark = pytest.mark.cluster
@@ -100,6 +102,7 @@ def _radar(args: list[str], root: Path, *, master: str, submit_wheel: Path | Non
             master,
             "--py-files",
             str(submit_wheel),
+            *submit_arguments(load_conf(REPO / "conf" / "cluster.yaml", settings)),
             str(REPO / "jobs" / "__main__.py"),
             *args,
             *conf,
