@@ -15,7 +15,7 @@ DEMO_LISTINGS ?= 20000
 DEMO_DAYS   ?= 4
 DEMO_START  ?= 2026-11-01
 
-.PHONY: help setup setup-browser lock test demo nightly lint bench sql sql-server clean
+.PHONY: help setup setup-browser lock test test-cluster demo nightly lint bench sql sql-server clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ setup-browser:  ## headless Chromium for the report test (Debian's package; need
 test: setup setup-browser  ## run the test suite (PYTEST_ARGS="-k linkage" to narrow it)
 	rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+test-cluster: setup  ## the night on a real standalone cluster (master + 2 workers on 127.0.0.1)
+	$(VENV)/bin/pytest -m cluster tests/test_cluster.py
 
 lint: setup  ## ruff and mypy
 	$(VENV)/bin/ruff check jobs features training data_contracts tests
