@@ -38,9 +38,14 @@ def identifiers_in_window(identifiers: DataFrame, night: date, window_days: int)
 
 
 def identifier_degrees(identifiers: DataFrame) -> DataFrame:
-    """(identifier_type, identifier, degree): how many sellers use each identifier."""
-    return identifiers.groupBy("identifier_type", "identifier").agg(
-        F.countDistinct("seller_id").alias("degree")
+    """(identifier_type, identifier, degree): how many sellers use each identifier. The distinct
+    shuffles by (seller, type, identifier) and the count is pre-aggregated map-side, so a hub's
+    millions of rows never meet in one task."""
+    return (
+        identifiers.select("seller_id", "identifier_type", "identifier")
+        .distinct()
+        .groupBy("identifier_type", "identifier")
+        .agg(F.count(F.lit(1)).cast("long").alias("degree"))
     )
 
 
@@ -61,30 +66,47 @@ def _log(x: float) -> float:
     return math.log(x) if x > 1 else 1.0
 
 
+def usable_identifiers(identifiers: DataFrame, *, cap: int, salt_buckets: int) -> DataFrame:
+    """(seller_id, identifier_type, identifier, degree) for identifiers shared by 2..cap sellers.
+
+    Hub identifiers are skewed keys by nature (a carrier NAT address may serve a million sellers).
+    Their degree is a groupBy count, which Spark pre-aggregates map-side; the join back to the
+    seller rows is salted (each seller row goes to one of `salt_buckets` buckets of its key, the
+    small side of usable keys is repeated per bucket), so no single task receives a hub's rows."""
+    rows = identifiers.select("seller_id", "identifier_type", "identifier").distinct()
+    usable = (
+        identifier_degrees(identifiers)
+        .where((F.col("degree") >= 2) & (F.col("degree") <= cap))
+        .withColumn("_salt", F.explode(F.sequence(F.lit(0), F.lit(salt_buckets - 1))))
+    )
+    salted = rows.withColumn(
+        "_salt", F.pmod(F.xxhash64("seller_id"), F.lit(salt_buckets)).cast("int")
+    )
+    return salted.join(usable, ["identifier_type", "identifier", "_salt"]).drop("_salt")
+
+
 def pair_evidence(
     identifiers: DataFrame,
     *,
     cap: int,
     rare_degree: int,
     type_weights: Mapping[str, float],
+    salt_buckets: int = 8,
 ) -> DataFrame:
     """(src_seller_id, dst_seller_id, weight, signal_types, shared_identifiers) for every pair of
-    sellers sharing at least one identifier under the cap (src < dst)."""
+    sellers sharing at least one identifier under the cap (src < dst).
+
+    Pairs come only from identifiers with degree <= cap, so one identifier yields at most
+    cap*(cap-1)/2 pairs, never n^2 for a hub of n sellers. Per identifier type a pair counts its
+    best (rarest, hence strongest) shared identifier of that type; distinct types add up as
+    independent evidence."""
     weights = F.create_map(
         *[x for t, w in sorted(type_weights.items()) for x in (F.lit(t), F.lit(w))]
     )
-    usable = (
-        identifiers.select("seller_id", "identifier_type", "identifier")
-        .distinct()
-        .withColumn(
-            "degree", F.count(F.lit(1)).over(Window.partitionBy("identifier_type", "identifier"))
-        )
-        .where((F.col("degree") >= 2) & (F.col("degree") <= cap))
-        .withColumn(
-            "evidence",
-            F.coalesce(F.element_at(weights, F.col("identifier_type")), F.lit(0.0))
-            * rarity(F.col("degree"), rare_degree=rare_degree, cap=cap),
-        )
+    usable = usable_identifiers(identifiers, cap=cap, salt_buckets=salt_buckets).withColumn(
+        "evidence",
+        F.coalesce(F.element_at(weights, F.col("identifier_type")), F.lit(0.0))
+        * rarity(F.col("degree"), rare_degree=rare_degree, cap=cap),
     )
     left, right = usable.alias("a"), usable.alias("b")
     pairs = left.join(
@@ -119,11 +141,16 @@ def rings(
     max_ring_size: int,
     max_iterations: int,
     lpa_iterations: int,
+    checkpoint_every: int = 1,
 ) -> DataFrame:
-    """(seller_id, component) for every linked seller; oversized components split by LPA."""
+    """(seller_id, component, split) for every linked seller; a component larger than
+    `max_ring_size` is split by label propagation over its weighted links (split = true), because
+    one 500-account "ring" is more likely two operators bridged by a weak link than one operator,
+    and an investigator cannot act on it either way."""
     components = connected_components(
         edges.select(F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst")),
         max_iterations=max_iterations,
+        checkpoint_every=checkpoint_every,
     ).withColumn("size", F.count(F.lit(1)).over(Window.partitionBy("component")))
     oversized = components.where(F.col("size") > max_ring_size).select(
         F.col("vertex").alias("seller_id")
@@ -144,31 +171,45 @@ def rings(
     return (
         components.select(F.col("vertex").alias("seller_id"), "component")
         .join(split, "seller_id", "left")
-        .select("seller_id", F.coalesce("split_label", "component").alias("component"))
+        .select(
+            "seller_id",
+            F.coalesce("split_label", "component").alias("component"),
+            F.col("split_label").isNotNull().alias("split"),
+        )
     )
 
 
-def stable_ring_ids(clusters: DataFrame, previous: DataFrame | None) -> DataFrame:
-    """(seller_id, ring_id, previous_ring_ids): a ring keeps the id of the previous night's ring it
-    overlaps most (if no larger overlap claims it first); a new ring gets an id from its smallest
-    member. previous_ring_ids lists every previous ring it overlaps: more than one is a merge, one
-    id under several rings is a split."""
-    fresh = clusters.groupBy("component").agg(F.min("seller_id").alias("first_member"))
-    new_id = F.concat(F.lit("R"), F.substring(F.sha2(F.col("first_member"), 256), 1, 12))
-    if previous is None:
-        return clusters.join(fresh, "component").select(
-            "seller_id",
-            new_id.alias("ring_id"),
-            F.array().cast("array<string>").alias("previous_ring_ids"),
-        )
-    overlap = (
+def _previous_overlap(clusters: DataFrame, previous: DataFrame) -> DataFrame:
+    return (
         clusters.join(
             previous.select("seller_id", F.col("ring_id").alias("previous_ring_id")), "seller_id"
         )
         .groupBy("component", "previous_ring_id")
         .agg(F.count(F.lit(1)).alias("overlap"))
     )
-    # Each previous id goes to the component that overlaps it most; each component takes its best.
+
+
+def stable_ring_ids(clusters: DataFrame, previous: DataFrame | None, night: date) -> DataFrame:
+    """(seller_id, ring_id, previous_ring_ids) from (seller_id, component) of the night.
+
+    A ring keeps the id of the previous night's ring it overlaps most (each previous id goes to
+    the one ring that overlaps it most, ties by the smaller component; a ring whose best previous
+    id went elsewhere is new). A new ring gets a deterministic id from the night and its smallest
+    member: a re-run of the night gives the same ids, and no two nights can mint the same id.
+    previous_ring_ids lists every previous ring it overlaps: more than one is a merge; one
+    previous id under several rings is a split (see ring_lineage)."""
+    fresh = clusters.groupBy("component").agg(F.min("seller_id").alias("first_member"))
+    new_id = F.concat(
+        F.lit("R"),
+        F.substring(F.sha2(F.concat_ws(":", F.lit(night.isoformat()), "first_member"), 256), 1, 12),
+    )
+    if previous is None:
+        return clusters.join(fresh, "component").select(
+            "seller_id",
+            new_id.alias("ring_id"),
+            F.array().cast("array<string>").alias("previous_ring_ids"),
+        )
+    overlap = _previous_overlap(clusters, previous)
     by_previous = Window.partitionBy("previous_ring_id").orderBy(F.desc("overlap"), "component")
     by_component = Window.partitionBy("component").orderBy(F.desc("overlap"), "previous_ring_id")
     claimed = (
@@ -193,6 +234,49 @@ def stable_ring_ids(clusters: DataFrame, previous: DataFrame | None) -> DataFram
             ),
         )
     )
+
+
+def ring_lineage(clusters: DataFrame, previous: DataFrame | None) -> DataFrame:
+    """(ring_id, previous_ring_id, overlap, kept_id, merge, split, event): where each of tonight's
+    rings came from. One row per (ring, previous ring it overlaps), `overlap` members in common;
+    merge: the ring draws on more than one previous ring; split: the previous ring now lies in
+    more than one ring; kept_id: the ring carries this previous ring's id. event sums it up:
+    `merged`, `split`, `continued`, or `new` (no member was in a ring last night; previous_ring_id
+    null). `clusters`: (seller_id, ring_id) of the night."""
+    rings_tonight = clusters.select("ring_id").distinct()
+    new = rings_tonight.select(
+        "ring_id",
+        F.lit(None).cast("string").alias("previous_ring_id"),
+        F.lit(0).cast("long").alias("overlap"),
+        F.lit(False).alias("kept_id"),
+        F.lit(False).alias("merge"),
+        F.lit(False).alias("split"),
+        F.lit("new").alias("event"),
+    )
+    if previous is None:
+        return new
+    overlap = (
+        clusters.join(
+            previous.select("seller_id", F.col("ring_id").alias("previous_ring_id")), "seller_id"
+        )
+        .groupBy("ring_id", "previous_ring_id")
+        .agg(F.count(F.lit(1)).cast("long").alias("overlap"))
+    )
+    sources = F.count(F.lit(1)).over(Window.partitionBy("ring_id"))
+    heirs = F.count(F.lit(1)).over(Window.partitionBy("previous_ring_id"))
+    linked = (
+        overlap.withColumn("kept_id", F.col("ring_id") == F.col("previous_ring_id"))
+        .withColumn("merge", sources > 1)
+        .withColumn("split", heirs > 1)
+        .withColumn(
+            "event",
+            F.when(F.col("merge"), F.lit("merged"))
+            .when(F.col("split"), F.lit("split"))
+            .otherwise(F.lit("continued")),
+        )
+    )
+    new = new.join(overlap.select("ring_id"), "ring_id", "left_anti")
+    return linked.unionByName(new)
 
 
 def ring_features(

@@ -1,11 +1,12 @@
 """Link seller accounts into rings for one night.
 
 Reads silver.seller_identifiers (within the conf window), silver.listings_current,
-bronze.takedown_notices and the previous night's graph.account_clusters; writes, for
-feature_date = the night (replaceWhere, so a re-run replaces):
+bronze.takedown_notices (verdicts known by the night) and the previous night's
+graph.account_clusters; writes, for feature_date = the night (replaceWhere, so a re-run replaces):
 - graph.hub_identifiers: identifiers above the degree cap, which linked no one;
 - graph.linkage_edges: linked seller pairs with their signal types, shared identifiers, weight;
-- graph.account_clusters: seller, ring_id (stable across nights), ring size and ring features.
+- graph.account_clusters: seller, ring_id (stable across nights), ring size and ring features;
+- graph.ring_lineage: where each ring's members were last night (continued, merged, split, new).
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
         lake.replace_date("graph.hub_identifiers", hub_rows, date_column="feature_date", day=night)
         top = lake.read("graph.hub_identifiers").where(F.col("feature_date") == F.lit(night))
         top_hubs = top.orderBy(F.desc("degree")).limit(conf.top_hubs).collect()  # bounded: top-k
+        hubs_cut = top.count()
         log.info(
             "hubs cut: %d identifiers above %d sellers; largest: %s",
-            top.count(),
+            hubs_cut,
             cap,
             ", ".join(
                 f"{h['identifier_type']} {h['identifier'][:12]} ({h['degree']})"
@@ -65,7 +67,11 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
         )
 
         evidence = linkage.pair_evidence(
-            identifiers, cap=cap, rare_degree=conf.rare_degree, type_weights=conf.type_weights
+            identifiers,
+            cap=cap,
+            rare_degree=conf.rare_degree,
+            type_weights=conf.type_weights,
+            salt_buckets=conf.salt_buckets,
         )
         edges = linkage.links(evidence, conf.min_link_score).withColumn(
             "feature_date", F.lit(night)
@@ -78,19 +84,33 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             max_ring_size=conf.max_ring_size,
             max_iterations=conf.max_iterations,
             lpa_iterations=conf.label_propagation_iterations,
+            checkpoint_every=conf.checkpoint_every,
+        ).persist()
+        previous = _previous_clusters(ctx, night)
+        clusters = linkage.stable_ring_ids(components, previous, night).join(
+            components.select("seller_id", F.col("split").alias("ring_split")), "seller_id"
         )
-        clusters = linkage.stable_ring_ids(components, _previous_clusters(ctx, night))
         features = linkage.ring_features(
             clusters,
             edges,
             confirmed_sellers=confirmed_sellers(lake.read("bronze.takedown_notices"), night),
-            active_listings=lake.read("silver.listings_current").where(F.col("status") == "active"),
+            active_listings=lake.read("silver.listings_current").where(
+                (F.col("status") == "active") & (F.col("first_seen") <= F.lit(night))
+            ),
         )
         rows = clusters.join(features, "ring_id").withColumn("feature_date", F.lit(night))
         lake.replace_date("graph.account_clusters", rows, date_column="feature_date", day=night)
+        components.unpersist()
+        written = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
+        lineage = linkage.ring_lineage(written.select("seller_id", "ring_id"), previous)
+        lake.replace_date(
+            "graph.ring_lineage",
+            lineage.withColumn("feature_date", F.lit(night)),
+            date_column="feature_date",
+            day=night,
+        )
         identifiers.unpersist()
 
-        written = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
         health = written.agg(
             F.countDistinct("ring_id").alias("rings"),
             F.count(F.lit(1)).alias("sellers"),
@@ -98,7 +118,18 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
         ).first()
         assert health is not None
         entry.rows_out = int(health["sellers"])
-        entry.message = f"rings={health['rings']} linked_sellers={health['sellers']} largest_ring={health['largest']}"
+        events = {
+            r["event"]: r["count"]
+            for r in lake.read("graph.ring_lineage")
+            .where(F.col("feature_date") == F.lit(night))
+            .groupBy("event")
+            .count()
+            .collect()  # bounded: four event kinds
+        }
+        entry.message = (
+            f"rings={health['rings']} linked_sellers={health['sellers']} "
+            f"largest_ring={health['largest']} hubs_cut={hubs_cut} lineage={events}"
+        )
         log.info("linkage: %s", entry.message)
 
 
