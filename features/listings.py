@@ -59,27 +59,35 @@ def with_keywords(listings: DataFrame, keywords: Sequence[str]) -> DataFrame:
 def with_image_reuse(
     listings: DataFrame, all_listings: DataFrame, confirmed_listings: DataFrame
 ) -> DataFrame:
-    """How many other sellers use the same product photo, and whether a confirmed fake used it:
-    counterfeit operations reuse one set of photos across their accounts."""
+    """How many other sellers use the same product photo, and whether another listing with it was
+    confirmed fake: counterfeit operations reuse one set of photos across their accounts. A
+    listing's own verdict does not count (that would hand the label to the model)."""
     per_image = (
         all_listings.where(F.col("image_phash").isNotNull())
         .groupBy("image_phash")
         .agg(F.countDistinct("seller_id").alias("_image_sellers"))
     )
+    confirmed = confirmed_listings.select("listing_id").distinct()
     tainted = (
-        all_listings.join(confirmed_listings.select("listing_id"), "listing_id")
+        all_listings.join(confirmed, "listing_id")
         .where(F.col("image_phash").isNotNull())
-        .select("image_phash")
-        .distinct()
-        .withColumn("_tainted", F.lit(True))
+        .groupBy("image_phash")
+        .agg(F.countDistinct("listing_id").alias("_confirmed_with_image"))
     )
+    self_confirmed = confirmed.withColumn("_self_confirmed", F.lit(1))
     return (
         listings.join(per_image, "image_phash", "left")
         .join(tainted, "image_phash", "left")
+        .join(self_confirmed, "listing_id", "left")
         .withColumn(
             "image_other_sellers",
             F.greatest(F.coalesce(F.col("_image_sellers"), F.lit(1)) - 1, F.lit(0)).cast("int"),
         )
-        .withColumn("image_of_confirmed_fake", F.coalesce("_tainted", F.lit(False)))
-        .drop("_image_sellers", "_tainted")
+        .withColumn(
+            "image_of_confirmed_fake",
+            F.coalesce(F.col("_confirmed_with_image"), F.lit(0))
+            - F.coalesce(F.col("_self_confirmed"), F.lit(0))
+            > 0,
+        )
+        .drop("_image_sellers", "_confirmed_with_image", "_self_confirmed")
     )

@@ -18,6 +18,7 @@ from features import sellers as seller_features
 from features.brands import brand_matches, brand_terms
 from features.labels import end_of, verdicts_known
 from features.listings import with_brand_prices, with_image_reuse, with_keywords
+from features.reviews import review_anomalies
 from jobs.context import JobContext
 
 HELP = "seller and listing features for a night (features.* tables)"
@@ -94,7 +95,7 @@ def build_features(ctx: JobContext, night: date) -> None:
             seller_features.storefront(sellers, night)
             .join(seller_features.catalog(listing_rows), "seller_id", "left")
             .join(
-                seller_features.review_anomalies(
+                review_anomalies(
                     reviews,
                     listings_all.select("listing_id", "seller_id"),
                     kit,

@@ -1,0 +1,249 @@
+"""Seller and listing features on tiny hand-built data with known values, and no look-ahead."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from features.brands import brand_matches, brand_terms
+from features.labels import verdicts_known
+from features.listings import with_brand_prices, with_image_reuse, with_keywords
+from features.reviews import review_anomalies
+from features.sellers import shared_with_confirmed, storefront, takedown_history
+
+NIGHT = date(2026, 11, 10)
+
+
+def _by(frame: DataFrame, key: str) -> dict[str, dict[str, object]]:
+    return {r[key]: r.asDict() for r in frame.collect()}
+
+
+def test_storefront_age_template_and_modules(spark: SparkSession) -> None:
+    sellers = spark.createDataFrame(
+        [
+            ("s1", datetime(2026, 11, 1, 23, 0), "basic", 0),
+            ("s2", datetime(2024, 11, 10, 8, 0), "boutique", 7),
+        ],
+        "seller_id string, registered_at timestamp, store_template string, store_modules int",
+    )
+    rows = _by(storefront(sellers, NIGHT), "seller_id")
+    assert rows["s1"] == {
+        "seller_id": "s1",
+        "account_age_days": 9,
+        "is_basic_template": True,
+        "store_modules": 0,
+    }
+    assert rows["s2"]["account_age_days"] == 730 and rows["s2"]["is_basic_template"] is False
+
+
+LISTINGS = "listing_id string, seller_id string, title string, description string, brand string, price_usd double, image_phash string"
+
+
+def _registry(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(
+        [("Lumorra", "bags", 200.0, 150.0, ["s9"], ["lumora"])],
+        "brand string, category string, reference_price double, min_authorized_price double, "
+        "authorized_seller_ids array<string>, protected_terms array<string>",
+    )
+
+
+def test_brand_terms_match_fuzzy_and_prices_relate_to_the_reference(spark: SparkSession) -> None:
+    listings = spark.createDataFrame(
+        [
+            ("L1", "s1", "Lumorra handbag leather", None, None, 40.0, None),
+            ("L2", "s1", "Lumorr tote", None, None, 100.0, None),  # one edit: misspelt
+            ("L3", "s2", "Plain canvas tote", None, None, 30.0, None),
+            ("L4", "s2", "Premium bag", None, "LUMORA", 180.0, None),  # registered misspelling
+            ("L5", "s9", "Lumorra classic", None, "Lumorra", 160.0, None),  # authorised
+            ("L6", "s3", "Lumo bag", None, None, 10.0, None),  # too short to match fuzzily
+        ],
+        LISTINGS,
+    )
+    registry = _registry(spark)
+    matches = brand_matches(listings, brand_terms(registry), max_distance=1, min_length=5)
+    rows = _by(listings.transform(with_brand_prices, matches, registry), "listing_id")
+
+    assert rows["L1"]["brand_canonical"] == "Lumorra" and rows["L1"]["brand_term_match"]
+    assert rows["L1"]["price_to_reference"] == pytest.approx(0.2)
+    assert rows["L1"]["price_to_min_authorized"] == pytest.approx(40 / 150)
+    assert rows["L1"]["below_min_authorized"] and not rows["L1"]["brand_fuzzy_match"]
+    assert rows["L2"]["brand_term_match"] and rows["L2"]["brand_fuzzy_match"]
+    assert rows["L2"]["price_to_reference"] == pytest.approx(0.5)
+    assert rows["L4"]["brand_canonical"] == "Lumorra" and not rows["L4"]["brand_fuzzy_match"]
+    assert rows["L5"]["is_authorized_seller"] and not rows["L5"]["below_min_authorized"]
+    for unmatched in ("L3", "L6"):
+        assert rows[unmatched]["brand_term_match"] is False
+        assert rows[unmatched]["brand_canonical"] is None
+        assert rows[unmatched]["price_to_reference"] is None
+    assert rows["L3"]["brand_field_missing"] and not rows["L4"]["brand_field_missing"]
+
+
+def test_counterfeit_keywords_are_counted(spark: SparkSession) -> None:
+    listings = spark.createDataFrame(
+        [
+            ("L1", "s1", "REPLICA bag 1:1", "mirror quality", None, 1.0, None),
+            ("L2", "s1", "Leather bag", None, None, 1.0, None),
+        ],
+        LISTINGS,
+    )
+    keywords = ["replica", "1:1", "mirror quality", "dupe"]
+    rows = _by(listings.transform(with_keywords, keywords), "listing_id")
+    assert rows["L1"]["counterfeit_keywords"] == 3 and rows["L2"]["counterfeit_keywords"] == 0
+
+
+def test_review_bursts_duplicates_and_self_reviews(spark: SparkSession) -> None:
+    day1, day2 = datetime(2026, 11, 9, 10), datetime(2026, 11, 10, 9)
+    reviews = spark.createDataFrame(
+        [
+            ("r1", "L1", "b1", 5, "great!!", day1, "dev-x", "9.9.9.1"),
+            ("r2", "L1", "b2", 5, "great!!", day1, "dev-s1", "9.9.9.2"),  # seller's own device
+            ("r3", "L1", "b3", 5, "great!!", day1, "dev-y", "1.1.1.1"),  # seller's own IP
+            ("r4", "L1", "b4", 4, "ok", day1, None, None),
+            ("r5", "L1", "b5", 3, "meh", day2, "dev-z", "8.8.8.8"),
+            (
+                "r6",
+                "L2",
+                "b6",
+                5,
+                "great!!",
+                day1,
+                "dev-s1",
+                "1.1.1.1",
+            ),  # s2's review: not s1's kit
+        ],
+        "review_id string, listing_id string, buyer_id string, rating int, review_text string, "
+        "created_at timestamp, buyer_device_id string, buyer_ip string",
+    )
+    owners = spark.createDataFrame(
+        [("L1", "s1"), ("L2", "s2")], "listing_id string, seller_id string"
+    )
+    kit = spark.createDataFrame(
+        [("s1", "dev-s1"), ("s1", "1.1.1.1")], "seller_id string, identifier string"
+    )
+    rows = _by(
+        review_anomalies(reviews, owners, kit, burst_per_day=4, duplicate_min=3), "seller_id"
+    )
+    s1 = rows["s1"]
+    assert s1["review_count"] == 5
+    assert s1["max_reviews_per_listing_day"] == 4 and s1["review_bursts"] == 1
+    assert s1["duplicate_review_share"] == pytest.approx(3 / 5)
+    assert s1["self_review_share"] == pytest.approx(2 / 5)
+    assert s1["five_star_share"] == pytest.approx(3 / 5)
+    s2 = rows["s2"]
+    assert s2["review_bursts"] == 0 and s2["self_review_share"] == 0.0
+    assert s2["duplicate_review_share"] == 0.0  # duplicates count within one seller
+
+
+def _notices(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(
+        [
+            # notice, listing, seller, received, verdict, verdict_at, ingested
+            (
+                "n1",
+                "L1",
+                "s1",
+                datetime(2026, 11, 1),
+                "confirmed",
+                datetime(2026, 11, 5),
+                date(2026, 11, 5),
+            ),
+            (
+                "n2",
+                "L2",
+                "s1",
+                datetime(2026, 11, 2),
+                "rejected",
+                datetime(2026, 11, 10, 22),
+                date(2026, 11, 10),
+            ),
+            # decided after the night: pending on the night, confirmed later
+            ("n3", "L3", "s1", datetime(2026, 11, 8), "pending", None, date(2026, 11, 8)),
+            (
+                "n3",
+                "L3",
+                "s1",
+                datetime(2026, 11, 8),
+                "confirmed",
+                datetime(2026, 11, 12),
+                date(2026, 11, 12),
+            ),
+            (
+                "n4",
+                "L4",
+                "s2",
+                datetime(2026, 11, 9),
+                "confirmed",
+                datetime(2026, 11, 11),
+                date(2026, 11, 11),
+            ),
+            # received after the night
+            (
+                "n5",
+                "L5",
+                "s2",
+                datetime(2026, 11, 11),
+                "confirmed",
+                datetime(2026, 11, 11),
+                date(2026, 11, 11),
+            ),
+        ],
+        "notice_id string, listing_id string, seller_id string, received_at timestamp, "
+        "verdict string, verdict_at timestamp, _ingest_date date",
+    )
+
+
+def test_confirmed_takedowns_count_only_verdicts_known_by_the_night(spark: SparkSession) -> None:
+    on_night = _by(takedown_history(verdicts_known(_notices(spark), NIGHT)), "seller_id")
+    assert (on_night["s1"]["confirmed_takedowns"], on_night["s1"]["rejected_takedowns"]) == (1, 1)
+    assert "s2" not in on_night or on_night["s2"]["confirmed_takedowns"] == 0
+    later = _by(takedown_history(verdicts_known(_notices(spark), date(2026, 11, 12))), "seller_id")
+    assert later["s1"]["confirmed_takedowns"] == 2 and later["s2"]["confirmed_takedowns"] == 2
+
+
+def test_image_reuse_counts_other_sellers_and_other_confirmed_fakes(spark: SparkSession) -> None:
+    listings = spark.createDataFrame(
+        [
+            ("L1", "s1", "t", None, None, 1.0, "aaaaaaaaaaaaaaaa"),
+            ("L2", "s2", "t", None, None, 1.0, "aaaaaaaaaaaaaaaa"),
+            ("L3", "s2", "t", None, None, 1.0, "aaaaaaaaaaaaaaaa"),
+            ("L4", "s3", "t", None, None, 1.0, "bbbbbbbbbbbbbbbb"),
+            ("L5", "s3", "t", None, None, 1.0, None),
+        ],
+        LISTINGS,
+    )
+    confirmed = spark.createDataFrame([("L1",), ("L4",)], "listing_id string")
+    rows = _by(listings.transform(with_image_reuse, listings, confirmed), "listing_id")
+    assert [rows[x]["image_other_sellers"] for x in ("L1", "L2", "L4", "L5")] == [1, 1, 0, 0]
+    # L1's own verdict is its label, not a feature; L2 shares the photo of confirmed L1.
+    assert [rows[x]["image_of_confirmed_fake"] for x in ("L1", "L2", "L3", "L4", "L5")] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_payee_and_ship_origin_shared_with_confirmed_sellers(spark: SparkSession) -> None:
+    identifiers = spark.createDataFrame(
+        [
+            ("s1", "payee", "P1"),
+            ("s1", "ship_origin", "SZ-9"),
+            ("s2", "payee", "P1"),
+            ("s2", "ship_origin", "SZ-9"),
+            ("s3", "ship_origin", "SZ-9"),
+            ("s3", "device", "D1"),
+            ("s4", "device", "D1"),  # devices are not this feature's business
+        ],
+        "seller_id string, identifier_type string, identifier string",
+    )
+    confirmed = spark.createDataFrame([("s1",), ("s4",)], "seller_id string")
+    rows = _by(
+        shared_with_confirmed(identifiers, confirmed, types=("ship_origin", "payee")), "seller_id"
+    )
+    assert {s: r["identifiers_shared_with_confirmed"] for s, r in rows.items()} == {
+        "s2": 2,
+        "s3": 1,
+    }
