@@ -199,6 +199,11 @@ class TrainingConf(_Section):
     seed: int = 42
     gbt_max_iter: int = Field(40, ge=1)
     gbt_max_depth: int = Field(4, ge=1)
+    lr_max_iter: int = Field(100, ge=1)
+    lr_reg_param: float = Field(0.01, ge=0)
+    top_share: float = Field(0.01, gt=0, le=1)
+    pr_curve_bins: int = Field(200, ge=2)
+    eval_table_rows: int = Field(10_000, ge=1)
     rules_max_price_to_reference: float = Field(0.6, gt=0)
 
 
