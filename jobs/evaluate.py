@@ -1,17 +1,21 @@
 """Measure a night against a simulator's ground truth (<truth>/_truth/), printed as JSON.
 
-Only evaluation reads the truth; nothing in the pipeline does. Sections:
+Only evaluation reads the truth; nothing in the pipeline does. The report is composed of
+sections, each a function `(ctx, truth_dir, night) -> dict` registered in SECTIONS, so later
+steps add their own measure by adding one function and one line:
 - linkage: pairwise precision and recall of the rings over counterfeit sellers, the largest
-  cluster against the largest true ring, clusters that fuse honest sellers;
+  cluster against the largest true ring, clusters that fuse honest sellers, rings found;
 - model: the champion's listing-level PR-AUC and precision in the top 1%, against the full truth
   (not the partial labels), beside the rules-only baseline;
 - leads: precision of the top ring leads (a lead is true when most of its members are fakes).
+A section whose tables do not exist yet is reported as {"skipped": reason}.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -22,6 +26,8 @@ from jobs.context import JobContext
 
 HELP = "quality of a night against a simulator's _truth/ (JSON): rings, model, leads"
 
+Section = Callable[[JobContext, str, date], dict[str, Any]]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from jobs.cli import iso_date
@@ -31,51 +37,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--date", type=iso_date, required=True, help="the night to evaluate")
     parser.add_argument(
-        "--sections", default="linkage,model,leads", help="comma-separated sections"
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections (default: all of {', '.join(SECTIONS)})",
     )
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
-    print(
-        json.dumps(
-            evaluate(ctx, args.truth, args.date, args.sections.split(",")), indent=2, sort_keys=True
-        )
-    )
+    report = evaluate(ctx, args.truth, args.date, args.sections.split(","))
+    print(json.dumps(report, indent=2, sort_keys=True))
 
 
 def evaluate(ctx: JobContext, truth: str, night: date, sections: list[str]) -> dict[str, Any]:
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown evaluation sections {unknown}; known: {sorted(SECTIONS)}")
     report: dict[str, Any] = {"date": night.isoformat()}
-    sellers = ctx.spark.read.parquet(f"{truth}/_truth/sellers.parquet")
-    lake = ctx.lakehouse
-    if "linkage" in sections:
-        clusters = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
-        known = lake.read("silver.sellers_current").select("seller_id")
-        report["linkage"] = linkage_quality(clusters, sellers.join(known, "seller_id", "left_semi"))
-    if "model" in sections and lake.exists("gold.listing_scores"):
-        from training.evaluate import ranking_metrics
-
-        listings = ctx.spark.read.parquet(f"{truth}/_truth/listings.parquet")
-        scored = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
-        labelled = scored.join(listings, "listing_id").select(
-            "score", F.col("is_counterfeit").cast("int").alias("label")
-        )
-        report["model"] = {"champion": ranking_metrics(labelled, top_share=0.01)}
-        features = lake.read("features.listing_features").where(
-            F.col("feature_date") == F.lit(night)
-        )
-        from training.rules import rules_score
-
-        rules = rules_score(features, ctx.conf.training.rules_max_price_to_reference).join(
-            listings, "listing_id"
-        )
-        report["model"]["rules_baseline"] = ranking_metrics(
-            rules.select("score", F.col("is_counterfeit").cast("int").alias("label")),
-            top_share=0.01,
-        )
-    if "leads" in sections and lake.exists("gold.ring_leads"):
-        leads = lake.read("gold.ring_leads").where(F.col("score_date") == F.lit(night))
-        report["leads"] = lead_precision(leads, sellers, top=20)
+    for name in sections:
+        report[name] = SECTIONS[name](ctx, truth, night)
     return report
+
+
+def _truth(ctx: JobContext, truth: str, name: str) -> DataFrame:
+    return ctx.spark.read.parquet(f"{truth}/_truth/{name}.parquet")
+
+
+# ---------------------------------------------------------------------------------------------
+# linkage
+
+
+def linkage_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
+    lake = ctx.lakehouse
+    if not lake.exists("graph.account_clusters"):
+        return {"skipped": "graph.account_clusters does not exist"}
+    clusters = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
+    # Judge against the accounts the pipeline could know on the night.
+    known = lake.read("silver.sellers_current").select("seller_id")
+    sellers = _truth(ctx, truth, "sellers").join(known, "seller_id", "left_semi")
+    return linkage_quality(clusters, sellers)
 
 
 def _pairs(members: DataFrame, group: str) -> DataFrame:
@@ -87,39 +86,127 @@ def _pairs(members: DataFrame, group: str) -> DataFrame:
     ).select(F.col("a.seller_id").alias("s1"), F.col("b.seller_id").alias("s2"))
 
 
-def linkage_quality(clusters: DataFrame, truth_sellers: DataFrame) -> dict[str, Any]:
-    """Pairwise precision/recall over counterfeit sellers; cluster sizes; honest fusion."""
+def linkage_quality(
+    clusters: DataFrame, truth_sellers: DataFrame, *, family_size: int = 2
+) -> dict[str, Any]:
+    """Rings against the true rings.
+
+    - pairwise_precision: of the predicted same-ring pairs involving a counterfeit seller, the
+      share that are truly in one ring; pairwise_recall: of the true same-ring pairs, the share
+      predicted (pairs are bounded by ring sizes, so both stay small);
+    - largest_cluster vs largest_true_ring: the giant-component health check;
+    - clusters_fusing_honest_sellers: clusters holding more than `family_size` honest sellers
+      (an honest operator may run a couple of stores from one device: that is a true link, not a
+      fusion); honest_in_counterfeit_rings: honest sellers put in a cluster with a counterfeiter;
+    - rings_found: clusters with at least two counterfeit sellers, of true_rings (with >= 2 known
+      members)."""
     fakes = truth_sellers.where("is_counterfeit").select(
         "seller_id", F.col("ring_id").alias("true_ring")
     )
     true_pairs = _pairs(fakes, "true_ring")
     predicted = clusters.select("seller_id", "ring_id")
-    involved = predicted.join(fakes, "seller_id", "left")
+    fake_flags = fakes.select("seller_id", F.lit(1).alias("fake"))
     predicted_pairs = (
-        _pairs(involved, "ring_id")
-        .join(fakes.select(F.col("seller_id").alias("s1"), F.lit(1).alias("f1")), "s1", "left")
-        .join(fakes.select(F.col("seller_id").alias("s2"), F.lit(1).alias("f2")), "s2", "left")
+        _pairs(predicted, "ring_id")
+        .join(
+            fake_flags.withColumnRenamed("seller_id", "s1").withColumnRenamed("fake", "f1"),
+            "s1",
+            "left",
+        )
+        .join(
+            fake_flags.withColumnRenamed("seller_id", "s2").withColumnRenamed("fake", "f2"),
+            "s2",
+            "left",
+        )
         .where(F.col("f1").isNotNull() | F.col("f2").isNotNull())
         .select("s1", "s2")
     )
     hits = predicted_pairs.join(true_pairs, ["s1", "s2"]).count()
     n_predicted, n_true = predicted_pairs.count(), true_pairs.count()
-    honest = truth_sellers.where("NOT is_counterfeit").select("seller_id")
-    honest_per_cluster = predicted.join(honest, "seller_id").groupBy("ring_id").count()
-    sizes = predicted.groupBy("ring_id").count()
-    largest = sizes.agg(F.max("count")).first()
-    largest_true = fakes.groupBy("true_ring").count().agg(F.max("count")).first()
+
+    honest = truth_sellers.where("NOT is_counterfeit").select("seller_id", F.lit(1).alias("honest"))
+    per_cluster = (
+        predicted.join(honest, "seller_id", "left")
+        .join(fake_flags, "seller_id", "left")
+        .groupBy("ring_id")
+        .agg(
+            F.count(F.lit(1)).alias("size"),
+            F.sum(F.coalesce("honest", F.lit(0))).alias("honest"),
+            F.sum(F.coalesce("fake", F.lit(0))).alias("fakes"),
+        )
+    )
+    stats = per_cluster.agg(
+        F.count(F.lit(1)).alias("clusters"),
+        F.max("size").alias("largest"),
+        F.sum((F.col("honest") > family_size).cast("int")).alias("fusing"),
+        F.max("honest").alias("max_honest"),
+        F.sum(F.when(F.col("fakes") > 0, F.col("honest")).otherwise(0)).alias("honest_mixed"),
+        F.sum((F.col("fakes") >= 2).cast("int")).alias("rings_found"),
+    ).first()
+    true_rings = (
+        fakes.groupBy("true_ring")
+        .count()
+        .agg(F.max("count").alias("largest"), F.sum((F.col("count") >= 2).cast("int")).alias("n"))
+        .first()
+    )
+    assert stats is not None and true_rings is not None
+    largest, largest_true = int(stats["largest"] or 0), int(true_rings["largest"] or 0)
     return {
         "pairwise_precision": hits / n_predicted if n_predicted else 1.0,
         "pairwise_recall": hits / n_true if n_true else 1.0,
         "predicted_pairs": n_predicted,
         "true_pairs": n_true,
-        "rings_found": sizes.count(),
-        "largest_cluster": int(largest[0] or 0) if largest else 0,
-        "largest_true_ring": int(largest_true[0] or 0) if largest_true else 0,
-        # Honest families are 2-3 linked stores; a cluster with more honest sellers was fused.
-        "clusters_fusing_honest_sellers": honest_per_cluster.where("count > 3").count(),
+        "clusters": int(stats["clusters"]),
+        "rings_found": int(stats["rings_found"] or 0),
+        "true_rings": int(true_rings["n"] or 0),
+        "largest_cluster": largest,
+        "largest_true_ring": largest_true,
+        "largest_cluster_vs_true": largest / largest_true if largest_true else None,
+        "clusters_fusing_honest_sellers": int(stats["fusing"] or 0),
+        "max_honest_in_one_cluster": int(stats["max_honest"] or 0),
+        "honest_in_counterfeit_rings": int(stats["honest_mixed"] or 0),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# model
+
+
+def model_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
+    lake = ctx.lakehouse
+    if not lake.exists("gold.listing_scores"):
+        return {"skipped": "gold.listing_scores does not exist"}
+    from training.evaluate import ranking_metrics
+    from training.rules import rules_score
+
+    listings = _truth(ctx, truth, "listings")
+    scored = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
+    labelled = scored.join(listings, "listing_id").select(
+        "score", F.col("is_counterfeit").cast("int").alias("label")
+    )
+    features = lake.read("features.listing_features").where(F.col("feature_date") == F.lit(night))
+    rules = rules_score(features, ctx.conf.training.rules_max_price_to_reference).join(
+        listings, "listing_id"
+    )
+    return {
+        "champion": ranking_metrics(labelled, top_share=0.01),
+        "rules_baseline": ranking_metrics(
+            rules.select("score", F.col("is_counterfeit").cast("int").alias("label")),
+            top_share=0.01,
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# leads
+
+
+def leads_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
+    lake = ctx.lakehouse
+    if not lake.exists("gold.ring_leads"):
+        return {"skipped": "gold.ring_leads does not exist"}
+    leads = lake.read("gold.ring_leads").where(F.col("score_date") == F.lit(night))
+    return lead_precision(leads, _truth(ctx, truth, "sellers"), top=20)
 
 
 def lead_precision(leads: DataFrame, truth_sellers: DataFrame, *, top: int) -> dict[str, Any]:
@@ -140,3 +227,10 @@ def lead_precision(leads: DataFrame, truth_sellers: DataFrame, *, top: int) -> d
         "true_rings": true_leads,
         "precision": true_leads / len(rows) if rows else 0.0,
     }
+
+
+SECTIONS: dict[str, Section] = {
+    "linkage": linkage_section,
+    "model": model_section,
+    "leads": leads_section,
+}
