@@ -1,37 +1,87 @@
-"""From scores to what people read: reason codes, seller risk, ring leads with their evidence.
+"""From scores to what people read: reason codes, flags, seller risk, ring leads with evidence.
 
-Gold tables hold pseudonymised identifiers only: digests as received, and IP addresses reduced to
-their network prefix (/24 for IPv4, /48 for IPv6).
+Pure DataFrame functions; jobs/score.py does the reading and writing. Gold tables hold
+pseudonymised identifiers only: digests as received, and IP addresses reduced to their network
+prefix (/24 for IPv4, /48 for IPv6), computed with built-in functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 
-from pyspark.sql import Column, DataFrame
+from pyspark.ml import PipelineModel
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+
+from training import models
+
+EVIDENCE_TYPE = (
+    "array<struct<members:int,identifier_type:string,identifier:string,"
+    "first_seen:date,last_seen:date>>"
+)
 
 
 def ip_prefix(ip: Column) -> Column:
-    """An IPv4 address as its /24 network, an IPv6 address as its /48; anything else unchanged."""
+    """An IPv4 address as its /24 network ("81.2.69.0/24"), an IPv6 address as its /48
+    ("2001:db8:85a3::/48", the first three groups in lower case without leading zeros, `::`
+    expanded first), anything else unchanged. Built-in functions only: no Python per row."""
     v4 = F.regexp_extract(ip, r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$", 1)
-    v6 = F.regexp_extract(ip, r"^([0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4})", 1)
+    halves = F.split(F.lower(ip), "::", -1)
+    head, tail = halves.getItem(0), F.when(F.size(halves) > 1, halves.getItem(1))
+    empty = F.array().cast("array<string>")
+    head_groups = F.when(head == "", empty).otherwise(F.split(head, ":"))
+    tail_groups = F.when(tail.isNull() | (tail == ""), empty).otherwise(F.split(tail, ":"))
+    missing = F.greatest(F.lit(0), 8 - F.size(head_groups) - F.size(tail_groups))
+    groups = F.slice(F.concat(head_groups, F.array_repeat(F.lit("0"), missing), tail_groups), 1, 3)
+    canonical = F.transform(groups, lambda g: F.regexp_replace(g, r"^0+(?=.)", ""))
+    is_v6 = ip.contains(":") & ip.rlike(r"^[0-9A-Fa-f:.]+$") & (F.size(groups) == 3)
     return (
         F.when(v4 != "", F.concat(v4, F.lit(".0/24")))
-        .when(ip.contains(":") & (v6 != ""), F.concat(F.lower(v6), F.lit("::/48")))
+        .when(is_v6, F.concat(F.array_join(canonical, ":"), F.lit("::/48")))
         .otherwise(ip)
     )
 
 
-def reason_codes(scored: DataFrame, importances: Mapping[str, float], *, top: int) -> DataFrame:
+def gold_identifier(identifier_type: Column, identifier: Column) -> Column:
+    """What an identifier may look like in gold: IPs as their network, digests unchanged."""
+    return F.when(identifier_type == "ip", ip_prefix(identifier)).otherwise(identifier)
+
+
+@dataclass(frozen=True)
+class ReasonWeights:
+    """Per-feature weights of the reason codes, and whether their sign is meaningful."""
+
+    weights: Mapping[str, float]
+    signed: bool
+
+
+def reason_weights(model: PipelineModel, columns: Sequence[str]) -> ReasonWeights:
+    """Logistic regression: the signed coefficients (on standardised inputs); trees: the global
+    feature importances, which have no direction."""
+    last = model.stages[-1]
+    coefficients = getattr(last, "coefficients", None)
+    if coefficients is not None:
+        values = coefficients.toArray()
+        return ReasonWeights(
+            {c: float(v) for c, v in zip(columns, values, strict=True)}, signed=True
+        )
+    return ReasonWeights(models.importances(model, columns), signed=False)
+
+
+def reason_codes(scored: DataFrame, weights: ReasonWeights, *, top: int) -> DataFrame:
     """`reasons`: the `top` features that pushed each listing's score most, as "feature=value".
 
-    A feature's push is its global importance in the model times how far the listing's value sits
-    from the population mean, in standard deviations (a z-score), counted only upwards: for a
-    logistic regression on standardised inputs this is |coefficient| x z, the term's share of the
-    logit; for boosted trees it is an approximation that needs no per-row tree walk. Means and
-    deviations come from one aggregation over the scored listings."""
-    names = [n for n, w in sorted(importances.items()) if w > 0 and n in scored.columns]
+    A feature's push is weight x z, where z is how far the listing's value sits from the night's
+    mean in standard deviations. For logistic regression on standardised inputs, coefficient x z
+    is exactly that feature's term in the listing's logit relative to an average listing, so only
+    positive pushes (towards "counterfeit") are reasons. For boosted trees there is no exact
+    per-row contribution without walking every tree (TreeSHAP, a Python UDF per row); global
+    importance x |z| is a cheap approximation: an important feature at an unusual value. Means and
+    deviations come from one aggregation over the scored listings; features at their mean (or
+    null, which the model imputes) push nothing; ties are broken by name, so reasons are stable."""
+    names = [n for n, w in sorted(weights.weights.items()) if w != 0 and n in scored.columns]
     if not names:
         return scored.withColumn("reasons", F.array().cast("array<string>"))
     values = {n: F.col(n).cast("double") for n in names}
@@ -44,75 +94,110 @@ def reason_codes(scored: DataFrame, importances: Mapping[str, float], *, top: in
     for n, v in values.items():
         mean, std = stats_row[f"m_{n}"], stats_row[f"s_{n}"]
         if mean is None or not std:
-            continue
+            continue  # a constant feature explains nothing
         z = (v - F.lit(mean)) / F.lit(std)
-        # Sign by direction is unknown for trees; the deviation from normal is what an analyst reads.
-        push = F.lit(importances[n]) * F.abs(z)
+        push = F.lit(weights.weights[n]) * (z if weights.signed else F.abs(z))
         pushes.append(
             F.struct(
-                F.coalesce(push, F.lit(0.0)).alias("push"),
+                F.round(F.coalesce(push, F.lit(0.0)), 9).alias("push"),
                 F.concat(F.lit(n + "="), F.format_number(v, 2)).alias("reason"),
             )
         )
-    ranked = F.slice(F.sort_array(F.array(*pushes), asc=False), 1, top)
-    return scored.withColumn("reasons", F.transform(ranked, lambda p: p["reason"]))
+    if not pushes:
+        return scored.withColumn("reasons", F.array().cast("array<string>"))
+    ranked = F.filter(F.sort_array(F.array(*pushes), asc=False), lambda p: p["push"] > 0)
+    return scored.withColumn("reasons", F.transform(F.slice(ranked, 1, top), lambda p: p["reason"]))
 
 
 def flag(scored: DataFrame, *, threshold: float, budget: int) -> DataFrame:
-    """flagged = score >= threshold and within the day's review budget (the top `budget` scores).
-
-    The budget cut-off is the budget-th best score, found with a top-k, not a global sort."""
+    """flagged = score >= threshold and among the night's `budget` best scores (what reviewers
+    can handle; ties at the cut-off are all flagged). The cut-off is found with a top-k, not a
+    global sort."""
     kth = scored.select("score").orderBy(F.desc("score")).limit(budget).agg(F.min("score")).first()
     cutoff = max(threshold, float(kth[0])) if kth and kth[0] is not None else threshold
-    return scored.withColumn("flagged", F.col("score") >= F.lit(cutoff))
+    return scored.withColumn("flagged", F.coalesce(F.col("score") >= F.lit(cutoff), F.lit(False)))
 
 
 def seller_risk(listing_scores: DataFrame) -> DataFrame:
     """A seller is as risky as its riskiest listing; with listing and flagged counts."""
     return listing_scores.groupBy("seller_id", "score_date").agg(
         F.max("score").alias("risk"),
-        F.first("ring_id", ignorenulls=True).alias("ring_id"),
+        F.max("ring_id").alias("ring_id"),  # one ring per seller; max is deterministic
         F.count(F.lit(1)).cast("int").alias("listings"),
         F.sum(F.col("flagged").cast("int")).cast("int").alias("flagged_listings"),
+    )
+
+
+def ring_evidence(ring_identifiers: DataFrame) -> DataFrame:
+    """(ring_id, identifier_type, identifier, members, first_seen, last_seen) for identifiers that
+    two or more members of a ring share: the links an investigator can check.
+
+    Sharing is counted on the exact identifier; then IPs become their network, and where several
+    shared addresses fall in one network `members` is the most members sharing one of them."""
+    exact = ring_identifiers.groupBy("ring_id", "identifier_type", "identifier").agg(
+        F.countDistinct("seller_id").cast("int").alias("members"),
+        F.min("first_seen").alias("first_seen"),
+        F.max("last_seen").alias("last_seen"),
+    )
+    return (
+        exact.where(F.col("members") >= 2)
+        .withColumn("identifier", gold_identifier(F.col("identifier_type"), F.col("identifier")))
+        .groupBy("ring_id", "identifier_type", "identifier")
+        .agg(
+            F.max("members").alias("members"),
+            F.min("first_seen").alias("first_seen"),
+            F.max("last_seen").alias("last_seen"),
+        )
     )
 
 
 def ring_leads(
     listing_scores: DataFrame,
     sellers: DataFrame,
+    clusters: DataFrame,
     ring_identifiers: DataFrame,
+    *,
+    night: date,
 ) -> DataFrame:
-    """One lead per ring: risk, members, listings, brands hit, and the evidence that links it.
+    """One lead per ring with a scored member: risk, members, listings, brands hit, evidence.
 
-    `ring_identifiers`: (ring_id, identifier_type, identifier, seller_id, first_seen, last_seen)
-    for identifiers the ring's members use. Evidence lists those used by two or more members."""
-    in_rings = sellers.where(F.col("ring_id").isNotNull())
-    evidence = (
-        ring_identifiers.groupBy("ring_id", "identifier_type", "identifier")
+    - `listing_scores`: gold.listing_scores of the night; `sellers`: gold.seller_risk of the
+      night; `clusters`: (seller_id, ring_id) of graph.account_clusters of the night, so members
+      without an active listing are listed too; `ring_identifiers`: (ring_id, identifier_type,
+      identifier, seller_id, first_seen, last_seen) of the identifiers the members used.
+    - risk = the mean risk of the ring's scored members (a ring of one bad apple among honest
+      looking accounts ranks below a ring that is bad throughout); `lead_rank` orders the leads
+      of a night by risk (1 = investigate first), ties by ring_id.
+    - shared_identifiers: see `ring_evidence`, most-shared first; ship_origins and
+      payee_accounts: every origin and payee digest the members' orders used; first_seen and
+      last_seen span the shared evidence.
+    """
+    members = (
+        clusters.where(F.col("ring_id").isNotNull())
+        .select("seller_id", "ring_id")
+        .join(sellers.select("seller_id", "risk"), "seller_id", "left")
+        .groupBy("ring_id")
         .agg(
-            F.countDistinct("seller_id").alias("members"),
-            F.min("first_seen").alias("first_seen"),
-            F.max("last_seen").alias("last_seen"),
+            F.avg("risk").alias("risk"),
+            F.max("risk").alias("max_member_risk"),
+            F.sort_array(F.collect_list("seller_id")).alias("member_sellers"),
+            F.count(F.lit(1)).cast("int").alias("ring_size"),
+            F.count("risk").cast("int").alias("scored_members"),
         )
-        .withColumn(
-            "identifier",
-            F.when(F.col("identifier_type") == "ip", ip_prefix(F.col("identifier"))).otherwise(
-                F.col("identifier")
-            ),
-        )
+        .where(F.col("scored_members") > 0)
     )
-    shared = evidence.where(F.col("members") >= 2)
-    evidence_per_ring = shared.groupBy("ring_id").agg(
+    evidence = ring_evidence(ring_identifiers)
+    evidence_per_ring = evidence.groupBy("ring_id").agg(
         F.sort_array(
             F.collect_list(
-                F.struct(F.col("members").alias("members"), "identifier_type", "identifier")
+                F.struct("members", "identifier_type", "identifier", "first_seen", "last_seen")
             ),
             asc=False,
         ).alias("shared_identifiers"),
         F.min("first_seen").alias("first_seen"),
         F.max("last_seen").alias("last_seen"),
     )
-    logistics = evidence.groupBy("ring_id").agg(
+    logistics = ring_identifiers.groupBy("ring_id").agg(
         F.sort_array(
             F.collect_set(F.when(F.col("identifier_type") == "ship_origin", F.col("identifier")))
         ).alias("ship_origins"),
@@ -120,25 +205,38 @@ def ring_leads(
             F.collect_set(F.when(F.col("identifier_type") == "payee", F.col("identifier")))
         ).alias("payee_accounts"),
     )
-    listings = (
-        listing_scores.where(F.col("ring_id").isNotNull())
-        .groupBy("ring_id")
-        .agg(
-            F.count(F.lit(1)).cast("int").alias("listings"),
-            F.sum(F.col("flagged").cast("int")).cast("int").alias("flagged_listings"),
-            F.sort_array(F.collect_set(F.when(F.col("flagged"), F.col("brand")))).alias(
-                "brands_hit"
-            ),
-        )
+    in_ring = listing_scores.select("seller_id", "flagged", "brand").join(
+        clusters.where(F.col("ring_id").isNotNull()).select("seller_id", "ring_id"), "seller_id"
     )
-    members = in_rings.groupBy("ring_id", "score_date").agg(
-        F.avg("risk").alias("risk"),
-        F.max("risk").alias("max_member_risk"),
-        F.sort_array(F.collect_list("seller_id")).alias("member_sellers"),
-        F.count(F.lit(1)).cast("int").alias("ring_size"),
+    listings = in_ring.groupBy("ring_id").agg(
+        F.count(F.lit(1)).cast("int").alias("listings"),
+        F.sum(F.col("flagged").cast("int")).cast("int").alias("flagged_listings"),
+        F.sort_array(F.collect_set(F.when(F.col("flagged"), F.col("brand")))).alias("brands_hit"),
     )
-    return (
+    empty = F.array().cast("array<string>")
+    leads = (
         members.join(listings, "ring_id", "left")
         .join(evidence_per_ring, "ring_id", "left")
         .join(logistics, "ring_id", "left")
+        .select(
+            "ring_id",
+            F.lit(night).alias("score_date"),
+            "risk",
+            "max_member_risk",
+            "ring_size",
+            "scored_members",
+            "member_sellers",
+            F.coalesce("listings", F.lit(0)).alias("listings"),
+            F.coalesce("flagged_listings", F.lit(0)).alias("flagged_listings"),
+            F.coalesce("brands_hit", empty).alias("brands_hit"),
+            F.coalesce("shared_identifiers", F.array().cast(EVIDENCE_TYPE)).alias(
+                "shared_identifiers"
+            ),
+            F.coalesce("ship_origins", empty).alias("ship_origins"),
+            F.coalesce("payee_accounts", empty).alias("payee_accounts"),
+            "first_seen",
+            "last_seen",
+        )
     )
+    order = Window.partitionBy("score_date").orderBy(F.desc("risk"), "ring_id")
+    return leads.withColumn("lead_rank", F.row_number().over(order).cast("int"))

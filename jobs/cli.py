@@ -11,10 +11,10 @@ import argparse
 import importlib
 import logging
 import sys
-from datetime import date
 from types import ModuleType
 from typing import Protocol, cast
 
+from jobs.arguments import iso_date as iso_date  # re-exported for ingest (moving)
 from jobs.conf import ConfError, load_conf
 from jobs.context import JobContext
 
@@ -43,14 +43,6 @@ class Command(Protocol):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
     def run(self, ctx: JobContext, args: argparse.Namespace) -> None: ...
-
-
-def iso_date(value: str) -> date:
-    """argparse type for --date and friends: YYYY-MM-DD, with a clear message otherwise."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,17 +20,14 @@ from pyspark.sql import functions as F
 
 from data_contracts.schemas import INGEST_DATE, SOURCE_FILE
 from features.conform import latest_per_key, observed_identifiers, with_price_usd
+from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 
 HELP = "merge the night's bronze rows into the silver tables (latest versions, identifiers)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
-    parser.add_argument(
-        "--date", type=iso_date, required=True, help="the night to conform (YYYY-MM-DD)"
-    )
+    add_night_argument(parser, "the night to conform")
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ import argparse
 import logging
 from datetime import date, timedelta
 
+from jobs.arguments import iso_date
 from jobs.context import JobContext
 from jobs.nightly import run_night
 from jobs.simulate import simulate
@@ -18,8 +19,6 @@ log = logging.getLogger("radar.demo")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
     parser.add_argument("--listings", type=int, default=20_000, help="catalog size (default 20000)")
     parser.add_argument(
         "--days", type=int, default=4, help="nights to simulate and run (default 4)"

@@ -22,6 +22,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 
 HELP = "quality of a night against a simulator's _truth/ (JSON): rings, model, leads"
@@ -30,12 +31,10 @@ Section = Callable[[JobContext, str, date], dict[str, Any]]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
     parser.add_argument(
         "--truth", required=True, help="the simulator's landing folder (holding _truth/)"
     )
-    parser.add_argument("--date", type=iso_date, required=True, help="the night to evaluate")
+    add_night_argument(parser, "the night to evaluate")
     parser.add_argument(
         "--sections",
         default=",".join(SECTIONS),

@@ -19,6 +19,7 @@ from features.brands import brand_matches, brand_terms
 from features.labels import end_of, verdicts_known
 from features.listings import with_brand_prices, with_image_reuse, with_keywords
 from features.reviews import review_anomalies
+from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 
 HELP = "seller and listing features for a night (features.* tables)"
@@ -33,11 +34,7 @@ RING_COLUMNS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
-    parser.add_argument(
-        "--date", type=iso_date, required=True, help="the feature date (YYYY-MM-DD)"
-    )
+    add_night_argument(parser, "the feature date")
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:

@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from features import linkage
 from features.labels import confirmed_sellers
+from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 
 HELP = "link seller accounts that share identifiers into rings (graph.* tables)"
@@ -27,11 +28,7 @@ log = logging.getLogger("radar.linkage")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
-    parser.add_argument(
-        "--date", type=iso_date, required=True, help="the night to link (YYYY-MM-DD)"
-    )
+    add_night_argument(parser, "the night to link")
     parser.add_argument(
         "--no-hub-cap",
         action="store_true",

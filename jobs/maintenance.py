@@ -9,6 +9,7 @@ import argparse
 import logging
 from datetime import date
 
+from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 
 HELP = "OPTIMIZE and VACUUM the tables the night wrote"
@@ -28,11 +29,7 @@ MAINTAINED = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
-    parser.add_argument(
-        "--date", type=iso_date, required=True, help="the night (YYYY-MM-DD), for the run log"
-    )
+    add_night_argument(parser, "the night (YYYY-MM-DD), for the run log")
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:

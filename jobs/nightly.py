@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pyspark.sql import functions as F
 
 from jobs import runlog
+from jobs.arguments import iso_date
 from jobs.context import JobContext
 
 HELP = "run one night (or a range of nights) end to end, resuming a failed night"
@@ -25,8 +26,6 @@ STEPS = ("ingest", "conform", "linkage", "features", "train", "score", "maintena
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
     parser.add_argument("--date", type=iso_date, help="the night to run (YYYY-MM-DD)")
     parser.add_argument("--from", dest="start", type=iso_date, help="first night of a backfill")
     parser.add_argument(

@@ -1,10 +1,19 @@
 """Score every active listing of a night with the champion, and write the gold tables.
 
-Loads the registered model by alias `champion`, scores features.listing_features of the night in
-Spark, and writes with replaceWhere on score_date (a re-run replaces, never duplicates):
-gold.listing_scores, gold.seller_risk and gold.ring_leads (ordered by risk when read through
-`ORDER BY risk DESC`; Delta keeps no row order). Gold tables carry the change data feed for
-downstream consumers, and hold pseudonymised identifiers only.
+Reads features.listing_features (feature_date = D), graph.account_clusters and
+silver.seller_identifiers; loads the registered model version the alias `champion` names (pinned
+by number, so a promotion during the night cannot mix two models), scores in Spark, and writes:
+
+- gold.listing_scores  listing x score_date: score, flagged, model name and version, reasons
+- gold.seller_risk     seller x score_date: risk, ring, listing and flagged counts
+- gold.ring_leads      ring x score_date: risk, lead_rank, members, listings, brands hit,
+                       shared identifiers (evidence), ship origins, payee accounts, first/last seen
+
+Idempotent: each table is written with replaceWhere on score_date, and seller_risk and ring_leads
+are derived from the listing scores as written, so a re-run, or a run killed half-way and run
+again, leaves the same rows. Gold tables are partitioned by score_date (OPTIMIZE Z-orders
+listing_scores by brand, see jobs/maintenance.py), carry the change data feed, and hold
+pseudonymised identifiers only (IPs as networks).
 """
 
 from __future__ import annotations
@@ -15,26 +24,27 @@ from datetime import date
 
 import mlflow.spark
 from mlflow import MlflowClient
-from pyspark.ml.feature import VectorAssembler
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features import linkage
-from features.scoring import flag, reason_codes, ring_leads, seller_risk
+from features.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
+from jobs.arguments import add_night_argument
+from jobs.conf import Conf
 from jobs.context import JobContext
+from jobs.tables import Lakehouse
 from training import models
-from training.tracking import champion_uri, champion_version, use_tracking
+from training.tracking import champion_version, use_tracking
 
 HELP = "score every active listing with the champion model; write the gold tables"
 log = logging.getLogger("radar.score")
 GOLD = ("gold.listing_scores", "gold.seller_risk", "gold.ring_leads")
+GOLD_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
-    parser.add_argument(
-        "--date", type=iso_date, required=True, help="the night to score (YYYY-MM-DD)"
-    )
+    add_night_argument(parser, "the night to score")
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
@@ -51,22 +61,72 @@ def score_night(ctx: JobContext, night: date) -> None:
             entry.message = f"skipped: no `champion` version of {conf.mlflow.model_name} yet (see the train step)"
             log.warning(entry.message)
             return
-        model = mlflow.spark.load_model(champion_uri(conf.mlflow.model_name))
-        assembler = next(s for s in model.stages if isinstance(s, VectorAssembler))
-        columns = [c.removesuffix("__i") for c in assembler.getInputCols()]
-        features = lake.read("features.listing_features").where(
-            F.col("feature_date") == F.lit(night)
+        model = mlflow.spark.load_model(f"models:/{conf.mlflow.model_name}/{version}")
+        on_night = F.col("feature_date") == F.lit(night)
+        features = lake.read("features.listing_features").where(on_night)
+        scored = listing_scores(features, model, conf, night=night, version=version).persist()
+        lake.replace_date(
+            "gold.listing_scores",
+            scored,
+            date_column="score_date",
+            day=night,
+            partition_by=("score_date",),
+            properties=GOLD_PROPERTIES,
         )
-        scored = models.score(model, features).select(
-            "listing_id", "seller_id", "ring_id", "brand_canonical", "category", "score", *columns
+        scored.unpersist()
+        written = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
+        lake.replace_date(
+            "gold.seller_risk",
+            seller_risk(written),
+            date_column="score_date",
+            day=night,
+            partition_by=("score_date",),
+            properties=GOLD_PROPERTIES,
         )
-        scored = scored.persist()
-        reasons = reason_codes(
-            scored, models.importances(model, columns), top=conf.scoring.reason_codes
+        sellers = lake.read("gold.seller_risk").where(F.col("score_date") == F.lit(night))
+        clusters = (
+            lake.read("graph.account_clusters").where(on_night).select("seller_id", "ring_id")
         )
-        listing_scores = flag(
-            reasons, threshold=conf.scoring.flag_threshold, budget=conf.scoring.flag_budget
-        ).select(
+        leads = ring_leads(
+            written, sellers, clusters, _ring_identifiers(lake, conf, clusters, night), night=night
+        )
+        lake.replace_date(
+            "gold.ring_leads",
+            # One file per night, in lead order: readers that keep file order see it ranked.
+            leads.repartition(1).sortWithinPartitions("lead_rank"),
+            date_column="score_date",
+            day=night,
+            partition_by=("score_date",),
+            properties=GOLD_PROPERTIES,
+        )
+        for table in GOLD:  # tables created before the property existed
+            lake.enable_change_feed(table)
+        totals = written.agg(
+            F.count(F.lit(1)).alias("n"), F.sum(F.col("flagged").cast("int")).alias("flagged")
+        ).first()
+        assert totals is not None
+        entry.rows_read, entry.rows_out = int(totals["n"]), int(totals["flagged"] or 0)
+        entry.message = (
+            f"model {conf.mlflow.model_name} v{version}: "
+            f"{totals['n']} listings scored, {totals['flagged'] or 0} flagged"
+        )
+        log.info(entry.message)
+
+
+def listing_scores(
+    features: DataFrame, model: PipelineModel, conf: Conf, *, night: date, version: str
+) -> DataFrame:
+    """gold.listing_scores rows of the night: score, reasons, flag, model name and version."""
+    columns = [c for c in models.input_columns(model) if c in features.columns]
+    scored = models.score(model, features).select(
+        "listing_id", "seller_id", "ring_id", "brand_canonical", "category", "score", *columns
+    )
+    return (
+        scored.transform(
+            reason_codes, reason_weights(model, columns), top=conf.scoring.reason_codes
+        )
+        .transform(flag, threshold=conf.scoring.flag_threshold, budget=conf.scoring.flag_budget)
+        .select(
             "listing_id",
             "seller_id",
             "ring_id",
@@ -79,54 +139,16 @@ def score_night(ctx: JobContext, night: date) -> None:
             F.col("brand_canonical").alias("brand"),
             "category",
         )
-        lake.replace_date(
-            "gold.listing_scores",
-            listing_scores,
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-        )
-        scored.unpersist()
-        written = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
+    )
 
-        risks = seller_risk(written)
-        lake.replace_date(
-            "gold.seller_risk",
-            risks,
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-        )
 
-        clusters = (
-            lake.read("graph.account_clusters")
-            .where(F.col("feature_date") == F.lit(night))
-            .select("seller_id", "ring_id")
-        )
-        identifiers = linkage.identifiers_in_window(
-            lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
-        )
-        capped = identifiers.join(
-            linkage.hubs(linkage.identifier_degrees(identifiers), conf.linkage.hub_degree_cap),
-            ["identifier_type", "identifier"],
-            "left_anti",
-        )
-        ring_identifiers = capped.join(clusters, "seller_id")
-        seller_rows = lake.read("gold.seller_risk").where(F.col("score_date") == F.lit(night))
-        leads = ring_leads(written, seller_rows, ring_identifiers)
-        lake.replace_date(
-            "gold.ring_leads",
-            leads,
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-        )
-        for table in GOLD:
-            lake.enable_change_feed(table)
-        totals = written.agg(
-            F.count(F.lit(1)).alias("n"), F.sum(F.col("flagged").cast("int")).alias("flagged")
-        ).first()
-        assert totals is not None
-        entry.rows_read, entry.rows_out = int(totals["n"]), int(totals["flagged"] or 0)
-        entry.message = f"model {conf.mlflow.model_name} v{version}: {totals['n']} listings scored, {totals['flagged']} flagged"
-        log.info(entry.message)
+def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: date) -> DataFrame:
+    """The identifiers ring members used in the linkage window, hubs above the cap left out (a
+    mall's Wi-Fi is no evidence), with the member's ring."""
+    identifiers = linkage.identifiers_in_window(
+        lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
+    )
+    hubs = linkage.hubs(linkage.identifier_degrees(identifiers), conf.linkage.hub_degree_cap)
+    return identifiers.join(hubs, ["identifier_type", "identifier"], "left_anti").join(
+        clusters.where(F.col("ring_id").isNotNull()), "seller_id"
+    )

@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
+from jobs.arguments import iso_date
 from jobs.conf import is_local_path
 from jobs.context import JobContext
 from jobs.simulator import defects
@@ -31,8 +32,6 @@ ROWS_PER_FILE = 2_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
     parser.add_argument(
         "--out", default=None, help="landing folder to write (default: conf paths.landing)"
     )

@@ -8,7 +8,7 @@ a MERGE on the table's key: running a step twice for the same date leaves the sa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -52,8 +52,12 @@ class Lakehouse:
         date_column: str,
         day: date,
         partition_by: Sequence[str] = (),
+        properties: Mapping[str, str] | None = None,
     ) -> None:
-        """Replace the table's rows for one date with `rows` (all of which must carry that date)."""
+        """Replace the table's rows for one date with `rows` (all of which must carry that date).
+
+        `partition_by` and table `properties` (e.g. delta.enableChangeDataFeed) apply when the
+        write creates the table."""
         writer = (
             rows.write.format("delta")
             .mode("overwrite")
@@ -61,6 +65,8 @@ class Lakehouse:
         )
         if not self.exists(table):
             writer = writer.partitionBy(*partition_by) if partition_by else writer
+            for key, value in (properties or {}).items():
+                writer = writer.option(key, value)
         writer.save(self.path(table))
         self.register(table)
 
@@ -112,10 +118,16 @@ class Lakehouse:
                 f"ALTER TABLE delta.`{self.path(table)}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
             )
 
-    def optimize_and_vacuum(self, table: str, retention_hours: int) -> None:
-        """Compact small files, then drop files older than the retention no version needs."""
+    def optimize_and_vacuum(
+        self, table: str, retention_hours: int, *, zorder_by: Sequence[str] = ()
+    ) -> None:
+        """Compact small files (Z-ordered by `zorder_by`, so queries filtering on those columns
+        skip files), then drop files older than the retention no version needs."""
         delta = DeltaTable.forPath(self.spark, self.path(table))
-        delta.optimize().executeCompaction()
+        if zorder_by:
+            delta.optimize().executeZOrderBy(*zorder_by)
+        else:
+            delta.optimize().executeCompaction()
         delta.vacuum(retention_hours)
 
     def register(self, table: str) -> None:

@@ -1,15 +1,48 @@
-"""Labels see no future, the split follows time, and the promotion gate guards the champion."""
+"""Labels see no future, the split follows time, the metrics are right, and the promotion gate
+guards the champion: end to end through MLflow on a small synthetic features + notices world."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
-from pyspark.sql import SparkSession
+import mlflow
+import mlflow.spark
+import pytest
+from mlflow import MlflowClient
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from training.labels import labelled_notices, time_split, training_set
+from jobs.context import JobContext
+from jobs.train import TrainResult, read_examples, train
+from tests.conftest import conf_for
+from training import models
+from training.evaluate import pr_curve, ranking_metrics
+from training.labels import feature_columns, labelled_notices, training_set
 from training.promotion import decide, training_due
+from training.rules import rules_score
+from training.split import split_boundary, time_split
 
-NOTICES = "notice_id string, brand string, listing_id string, seller_id string, received_at timestamp, verdict string, verdict_at timestamp, _ingest_date date"
+NOTICES = (
+    "notice_id string, brand string, listing_id string, seller_id string, received_at timestamp, "
+    "verdict string, verdict_at timestamp, _ingest_date date"
+)
+FEATURES = (
+    "listing_id string, seller_id string, feature_date date, ring_id string, "
+    "brand_canonical string, category string, is_basic_template boolean, "
+    "price_to_reference double, brand_term_match boolean, store_modules int, "
+    "seller_listings bigint, shared_identifier_score double, ring_size int, leak_canary double"
+)
+NIGHT = date(2026, 11, 8)
+FIRST_DAY = date(2026, 11, 1)
+CANARY = 777.0  # only in feature rows dated after the listing's notice: must never be trained on
+
+
+# ---------------------------------------------------------------------------------------------
+# pure parts: labels, split, metrics, rules, gate, schedule
 
 
 def test_training_set_never_sees_a_feature_from_after_the_notice(spark: SparkSession) -> None:
@@ -44,7 +77,8 @@ def test_training_set_never_sees_a_feature_from_after_the_notice(spark: SparkSes
             ("l1", date(2026, 11, 1), 0.2),
             ("l1", date(2026, 11, 2), 0.3),
             ("l1", date(2026, 11, 3), 999.0),  # only exists after the notice: must never be used
-            ("l2", date(2026, 11, 3), 0.9),
+            ("l2", date(2026, 11, 1), 0.8),  # no row on the 3rd: the latest before it is used
+            ("l2", date(2026, 11, 4), 999.0),
         ],
         "listing_id string, feature_date date, price_to_reference double",
     )
@@ -54,11 +88,49 @@ def test_training_set_never_sees_a_feature_from_after_the_notice(spark: SparkSes
         (r["listing_id"], r["label"], r["feature_date"], r["price_to_reference"]) for r in examples
     ] == [("l1", 1, date(2026, 11, 2), 0.3)]
     later = {
-        r["listing_id"]: r["price_to_reference"]
+        r["listing_id"]: (r["label"], r["feature_date"], r["price_to_reference"])
         for r in training_set(labelled_notices(notices, date(2026, 11, 6)), features).collect()
     }
-    assert later == {"l1": 0.3, "l2": 0.9}
-    assert 999.0 not in later.values()
+    assert later == {"l1": (1, date(2026, 11, 2), 0.3), "l2": (0, date(2026, 11, 1), 0.8)}
+
+
+def test_latest_verdict_wins_and_pending_notices_are_not_labels(spark: SparkSession) -> None:
+    notices = spark.createDataFrame(
+        [
+            # confirmed, then overturned on appeal two days later: genuine from the 5th on
+            (
+                "n1",
+                "B",
+                "l1",
+                "s1",
+                datetime(2026, 11, 1, 9),
+                "confirmed",
+                datetime(2026, 11, 3, 1),
+                date(2026, 11, 3),
+            ),
+            (
+                "n1",
+                "B",
+                "l1",
+                "s1",
+                datetime(2026, 11, 1, 9),
+                "rejected",
+                datetime(2026, 11, 5, 1),
+                date(2026, 11, 5),
+            ),
+            ("n2", "B", "l2", "s2", datetime(2026, 11, 2, 9), "pending", None, date(2026, 11, 2)),
+        ],
+        NOTICES,
+    )
+    labels = {
+        night: {r["listing_id"]: r["label"] for r in labelled_notices(notices, night).collect()}
+        for night in (date(2026, 11, 2), date(2026, 11, 4), date(2026, 11, 5))
+    }
+    assert labels == {
+        date(2026, 11, 2): {},
+        date(2026, 11, 4): {"l1": 1},
+        date(2026, 11, 5): {"l1": 0},
+    }
 
 
 def test_time_split_trains_on_the_past_and_evaluates_on_the_last_days(spark: SparkSession) -> None:
@@ -66,11 +138,68 @@ def test_time_split_trains_on_the_past_and_evaluates_on_the_last_days(spark: Spa
         [(f"l{d}", date(2026, 11, d), d % 2) for d in range(1, 7)],
         "listing_id string, received_date date, label int",
     )
-    train, evaluation = time_split(examples, eval_days=2)
-    assert max(r["received_date"] for r in train.collect()) < min(
-        r["received_date"] for r in evaluation.collect()
+    boundary = split_boundary(examples, eval_days=2)
+    assert boundary == date(2026, 11, 4)
+    train_rows, evaluation = time_split(examples, boundary)
+    assert sorted(r["listing_id"] for r in train_rows.collect()) == ["l1", "l2", "l3", "l4"]
+    assert sorted(r["listing_id"] for r in evaluation.collect()) == ["l5", "l6"]
+    assert split_boundary(examples.limit(0), eval_days=2) is None
+
+
+def test_ranking_metrics_at_the_budget_and_top_share(spark: SparkSession) -> None:
+    # Ranked: 1, 0, 1, 0, 0, 1, 0, 0, 0, 0 (3 positives in 10)
+    labels = [1, 0, 1, 0, 0, 1, 0, 0, 0, 0]
+    scored = spark.createDataFrame(
+        [(f"l{i}", 1.0 - i / 10, y) for i, y in enumerate(labels)],
+        "listing_id string, score double, label int",
     )
-    assert {r["listing_id"] for r in evaluation.collect()} == {"l5", "l6"}
+    metrics = ranking_metrics(scored, budget=4, top_share=0.1)
+    assert (metrics["examples"], metrics["positives"]) == (10, 3)
+    assert metrics["precision_at_budget"] == pytest.approx(2 / 4)
+    assert metrics["recall_at_budget"] == pytest.approx(2 / 3)
+    assert (metrics["k_at_top_share"], metrics["precision_at_top_share"]) == (1, 1.0)
+    assert metrics["roc_auc"] == pytest.approx(17 / 21)  # 17 of the 21 (pos, neg) pairs in order
+    assert 0.0 < metrics["pr_auc"] < 1.0
+    curve = pr_curve(scored, bins=10)
+    assert curve[0] == (pytest.approx(1 / 3), 1.0)  # the top row alone
+    assert curve[-1] == (1.0, pytest.approx(0.3))  # everything flagged: the base rate
+    assert len(curve) <= 11
+
+
+def test_rules_baseline_ranks_listings_meeting_all_three_rules_first(spark: SparkSession) -> None:
+    features = spark.createDataFrame(
+        [
+            ("all", True, 0.2, True),
+            ("no_brand", True, 0.2, False),
+            ("dear", True, 0.9, True),
+            ("no_brand_known", True, None, True),  # no brand matched: no price ratio
+            ("none", False, 1.1, False),
+        ],
+        "listing_id string, is_basic_template boolean, price_to_reference double, "
+        "brand_term_match boolean",
+    )
+    rows = {r["listing_id"]: r for r in rules_score(features, 0.6).collect()}
+    assert [k for k, r in rows.items() if r["rule_flag"]] == ["all"]
+    assert rows["all"]["score"] == pytest.approx(1.0)
+    assert rows["no_brand"]["score"] == pytest.approx(0.8)
+    assert rows["dear"]["score"] == rows["no_brand_known"]["score"] == pytest.approx(0.6)
+    assert rows["none"]["score"] == 0.0
+
+
+def test_feature_columns_are_numeric_and_boolean_columns_but_ids_and_dates(
+    spark: SparkSession,
+) -> None:
+    frame = spark.createDataFrame([], FEATURES)
+    assert feature_columns(frame) == [
+        "brand_term_match",
+        "is_basic_template",
+        "leak_canary",
+        "price_to_reference",
+        "ring_size",
+        "seller_listings",
+        "shared_identifier_score",
+        "store_modules",
+    ]
 
 
 def test_gate_refuses_a_worse_model_and_a_first_model_that_does_not_beat_the_rules() -> None:
@@ -84,6 +213,217 @@ def test_gate_refuses_a_worse_model_and_a_first_model_that_does_not_beat_the_rul
 
 
 def test_training_is_due_without_a_champion_or_on_schedule() -> None:
-    assert training_due(date(2026, 11, 3), date(2026, 11, 2), has_champion=False, every_days=7)
+    assert training_due(date(2026, 11, 3), date(2026, 11, 2), False, 7)
+    assert training_due(date(2026, 11, 3), None, True, 7)
     assert not training_due(date(2026, 11, 3), date(2026, 11, 2), has_champion=True, every_days=7)
+    assert not training_due(date(2026, 11, 8), date(2026, 11, 2), True, 7)
     assert training_due(date(2026, 11, 9), date(2026, 11, 2), has_champion=True, every_days=7)
+
+
+# ---------------------------------------------------------------------------------------------
+# end to end: a small synthetic world as Delta tables, trained and tracked in MLflow
+# (one SQLite tracking store for the module: its migrations cost ~20 s each time)
+
+
+@dataclass(frozen=True)
+class World:
+    ctx: JobContext
+    listings: int
+    late_feature_rows: int  # planted rows dated after their listing's notice (canary values)
+    gap_listings: frozenset[str]  # listings without a feature row on their notice's day
+
+
+def _synthetic_world(spark: SparkSession) -> tuple[DataFrame, DataFrame, int, frozenset[str]]:
+    """400 listings over 8 days, 30% fakes. Rules see template, discount and brand term; the
+    models also see shared identifiers, which the rules ignore, so a model can beat the rules."""
+    rng = random.Random(7)
+    features, notices = [], []
+    late_rows, gaps = 0, set()
+    for i in range(400):
+        listing, seller = f"l{i:04d}", f"s{i // 4:03d}"
+        fake = rng.random() < 0.3
+        static = (
+            rng.random() < (0.75 if fake else 0.3),
+            None if rng.random() < 0.1 else rng.uniform(*((0.15, 0.8) if fake else (0.5, 1.3))),
+            rng.random() < (0.9 if fake else 0.5),
+            rng.randint(0, 2) if fake else rng.randint(0, 8),
+            rng.randint(1, 40),
+            rng.gauss(1.6 if fake else 0.0, 0.8),
+            rng.choice([3, 5, 7]) if fake and rng.random() < 0.6 else None,
+        )
+        received = None
+        if rng.random() < (0.8 if fake else 0.5):
+            received = FIRST_DAY + timedelta(days=rng.randint(1, 7))  # Nov 2 .. Nov 8
+            verdict = "confirmed" if fake != (rng.random() < 0.05) else "rejected"
+            received_at = datetime.combine(received, datetime.min.time()) + timedelta(hours=9)
+            verdict_at = received_at + timedelta(days=1, hours=rng.randint(0, 5))
+            pending: tuple[object, ...] = (f"n{i}", "B", listing, seller, received_at, "pending")
+            notices.append((*pending, None, received))
+            notices.append(
+                (f"n{i}", "B", listing, seller, received_at, verdict, verdict_at, verdict_at.date())
+            )
+        skip_day = received if received is not None and rng.random() < 0.1 else None
+        if skip_day is not None:
+            gaps.add(listing)
+        for d in range(8):
+            day = FIRST_DAY + timedelta(days=d)
+            if day == skip_day:
+                continue
+            after_notice = received is not None and day > received
+            late_rows += after_notice
+            features.append(
+                (
+                    listing,
+                    seller,
+                    day,
+                    None,
+                    "Brand",
+                    "bags",
+                    *static,
+                    CANARY if after_notice else 0.0,
+                )
+            )
+    return (
+        spark.createDataFrame(features, FEATURES),
+        spark.createDataFrame(notices, NOTICES).withColumn("_source_file", F.lit("synthetic")),
+        late_rows,
+        frozenset(gaps),
+    )
+
+
+@pytest.fixture(scope="module")
+def world(
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, session_root: Path
+) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("training")
+    conf = conf_for(
+        root,
+        f"paths.metastore={session_root / 'metastore'}",
+        "training.eval_days=2",
+        "training.review_budget=20",
+        "training.gbt_max_iter=8",
+        "training.gbt_max_depth=3",
+        "training.min_labels=30",
+    )
+    ctx = JobContext(conf)
+    features, notices, late_rows, gaps = _synthetic_world(spark)
+    ctx.lakehouse.overwrite("features.listing_features", features, partition_by=("feature_date",))
+    ctx.lakehouse.overwrite("bronze.takedown_notices", notices)
+    yield World(ctx, 400, late_rows, gaps)
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # leave no module's store behind for the next test module
+
+
+@pytest.fixture(scope="module")
+def first(world: World) -> TrainResult:
+    return train(world.ctx, NIGHT)
+
+
+@pytest.fixture(scope="module")
+def shuffled(world: World, first: TrainResult) -> TrainResult:
+    return train(world.ctx, NIGHT, shuffle_labels=True)
+
+
+@pytest.fixture(scope="module")
+def again(world: World, first: TrainResult) -> TrainResult:
+    return train(world.ctx, NIGHT)
+
+
+def _client(world: World) -> MlflowClient:
+    return MlflowClient(world.ctx.conf.mlflow.tracking_uri)
+
+
+def test_training_examples_hold_no_feature_row_from_after_the_notice(world: World) -> None:
+    lake = world.ctx.lakehouse
+    table = lake.read("features.listing_features")
+    assert table.where(F.col("leak_canary") == CANARY).count() == world.late_feature_rows > 0
+    examples = read_examples(lake, NIGHT).examples
+    stats = examples.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.max("leak_canary").alias("canary"),
+        F.sum((F.col("feature_date") > F.col("received_date")).cast("int")).alias("future"),
+        F.sum((F.col("feature_date") < F.col("received_date")).cast("int")).alias("earlier"),
+    ).first()
+    assert stats is not None
+    assert stats["n"] > 100 and stats["canary"] == 0.0 and stats["future"] == 0
+    # Only listings with no feature row on the notice's day fall back to an earlier day.
+    earlier = {
+        r["listing_id"]
+        for r in examples.where(F.col("feature_date") < F.col("received_date")).collect()
+    }
+    assert earlier and earlier <= world.gap_listings
+    # Notices received on the night itself are still pending: not labels.
+    assert examples.agg(F.max("received_date")).first()[0] == NIGHT - timedelta(days=1)  # type: ignore[index]
+
+
+@pytest.mark.integration
+def test_first_model_beats_the_rules_and_is_registered_as_champion(
+    world: World, first: TrainResult
+) -> None:
+    conf, client = world.ctx.conf, _client(world)
+    assert first.alias == "champion" and first.version == "1", first.reason
+    run = client.get_run(first.run_id or "")
+    metrics = run.data.metrics
+    for scorer in ("model", "logistic_regression", "gradient_boosted_trees", "rules_baseline"):
+        for metric in ("pr_auc", "roc_auc", "precision_at_budget", "recall_at_budget"):
+            assert 0.0 <= metrics[f"{scorer}_{metric}"] <= 1.0, (scorer, metric)
+    assert metrics["model_pr_auc"] > metrics["rules_baseline_pr_auc"]
+    assert metrics["model_pr_auc"] > 0.8  # the synthetic signal is strong
+    params = run.data.params
+    assert params["delta_version.features.listing_features"] == "0"
+    assert params["delta_version.bronze.takedown_notices"] == "0"
+    assert params["promotion"] == "champion" and run.data.tags["promotion"] == "champion"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {
+        "precision_recall.png",
+        "feature_importance.png",
+        "evaluation.csv",
+        "evaluation.json",
+    } <= artifacts
+    version = client.get_model_version_by_alias(conf.mlflow.model_name, "champion")
+    assert str(version.version) == first.version and version.run_id == first.run_id
+    assert version.tags["promotion_reason"].startswith("first model")
+
+    # What the score step does: load the champion by alias and score distributed.
+    model = mlflow.spark.load_model(f"models:/{conf.mlflow.model_name}@champion")
+    assert models.input_columns(model) == feature_columns(
+        world.ctx.lakehouse.read("features.listing_features")
+    )
+    night_features = world.ctx.lakehouse.read("features.listing_features").where(
+        F.col("feature_date") == F.lit(NIGHT - timedelta(days=1))
+    )
+    scores = (
+        models.score(model, night_features)
+        .agg(F.count(F.lit(1)).alias("n"), F.min("score").alias("lo"), F.max("score").alias("hi"))
+        .first()
+    )
+    assert scores is not None and scores["n"] > 300 and 0.0 <= scores["lo"] < scores["hi"] <= 1.0
+
+
+@pytest.mark.integration
+def test_model_trained_on_shuffled_labels_is_refused_and_the_champion_stays(
+    world: World, first: TrainResult, shuffled: TrainResult
+) -> None:
+    conf, client = world.ctx.conf, _client(world)
+    assert shuffled.alias == "challenger", shuffled.reason
+    assert "does not beat the champion" in shuffled.reason
+    name = conf.mlflow.model_name
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == shuffled.version
+    run = client.get_run(shuffled.run_id or "")
+    assert run.data.tags["promotion"] == "challenger"
+    assert run.data.tags["promotion_reason"] == shuffled.reason
+    assert run.data.params["shuffled_labels"] == "True"
+    # The champion was re-scored on the same evaluation notices: the figures it earned itself.
+    metrics = run.data.metrics
+    assert metrics["champion_pr_auc"] == pytest.approx(
+        max(first.metrics[m]["pr_auc"] for m in ("logistic_regression", "gradient_boosted_trees"))
+    )
+    assert metrics["model_pr_auc"] < metrics["champion_pr_auc"] - conf.training.promotion_margin
+
+
+@pytest.mark.integration
+def test_same_data_and_seed_give_the_same_metrics(first: TrainResult, again: TrainResult) -> None:
+    for scorer in ("logistic_regression", "gradient_boosted_trees", "rules_baseline"):
+        assert again.metrics[scorer] == first.metrics[scorer], scorer
+    # An equal model does not beat the champion by the margin.
+    assert again.alias == "challenger"

@@ -1,8 +1,9 @@
 """Training examples: takedown verdicts known by the cutoff, joined to features as of the notice.
 
 confirmed = counterfeit (1), rejected = genuine (0); pending and never-reported listings are left
-out. Each notice is joined to the listing's features of the latest feature_date on or before the
-day the notice was received, so no feature can see what happened after the brand complained.
+out. Each notice is joined to the listing's features of the day the notice was received (or, when
+no feature row exists that day, the latest feature_date before it), so no feature can see what
+happened after the brand complained: a takedown, a price cut, a burst of angry reviews.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pyspark.sql import functions as F
 
 from features.labels import verdicts_known
 
+# Columns of features.listing_features (and of the examples) that are never model inputs.
 NON_FEATURES = frozenset(
     {
         "listing_id",
@@ -22,24 +24,31 @@ NON_FEATURES = frozenset(
         "ring_id",
         "brand_canonical",
         "category",
+        "notice_id",
         "label",
         "weight",
         "received_date",
     }
 )
+_NUMERIC_TYPES = ("tinyint", "smallint", "int", "bigint", "float", "double", "boolean")
 
 
 def labelled_notices(notices: DataFrame, cutoff: date) -> DataFrame:
-    """(listing_id, received_date, label) for notices decided by the cutoff; one per listing
-    (its latest notice)."""
+    """(notice_id, listing_id, received_date, label) for notices decided by the cutoff.
+
+    Per notice the latest verdict_at known by the cutoff wins; pending notices are dropped. A
+    listing reported several times keeps only its latest decided notice, so one listing is one
+    example and can never sit on both sides of the time split.
+    """
     decided = verdicts_known(notices, cutoff).where(F.col("verdict").isin("confirmed", "rejected"))
     latest = Window.partitionBy("listing_id").orderBy(
-        F.col("received_at").desc(), F.col("notice_id")
+        F.col("received_at").desc(), F.col("notice_id").desc()
     )
     return (
         decided.withColumn("_r", F.row_number().over(latest))
         .where("_r = 1")
         .select(
+            "notice_id",
             "listing_id",
             F.to_date("received_at").alias("received_date"),
             (F.col("verdict") == "confirmed").cast("int").alias("label"),
@@ -48,7 +57,9 @@ def labelled_notices(notices: DataFrame, cutoff: date) -> DataFrame:
 
 
 def training_set(labels: DataFrame, features: DataFrame) -> DataFrame:
-    """Labels joined to the features of the latest feature_date <= the notice's received date."""
+    """Labels joined point-in-time to the features: the row of the latest feature_date <= the
+    notice's received date (that very day when it exists). Labels without any feature row by
+    then are dropped. Output: the label columns + every feature column, one row per label."""
     joined = labels.join(features, "listing_id").where(
         F.col("feature_date") <= F.col("received_date")
     )
@@ -56,19 +67,11 @@ def training_set(labels: DataFrame, features: DataFrame) -> DataFrame:
     return joined.withColumn("_r", F.row_number().over(latest)).where("_r = 1").drop("_r")
 
 
-def time_split(examples: DataFrame, eval_days: int) -> tuple[DataFrame, DataFrame]:
-    """Train on notices received before the last `eval_days` days of labelled notices, evaluate
-    on those days: never a random split across time."""
-    last = examples.agg(F.max("received_date")).first()
-    if last is None or last[0] is None:
-        return examples, examples.limit(0)
-    boundary = F.date_sub(F.lit(last[0]), eval_days)
-    return examples.where(F.col("received_date") <= boundary), examples.where(
-        F.col("received_date") > boundary
-    )
-
-
 def feature_columns(features: DataFrame) -> list[str]:
-    """Every numeric or boolean column that is not an id, date or label: the model's inputs."""
-    numeric = ("int", "bigint", "double", "float", "boolean", "smallint", "tinyint")
-    return sorted(c for c, t in features.dtypes if t in numeric and c not in NON_FEATURES)
+    """Every numeric or boolean column that is not an id, date or label: the model's inputs,
+    in a fixed (sorted) order so that two trainings assemble the same vector."""
+    return sorted(
+        name
+        for name, dtype in features.dtypes
+        if (dtype in _NUMERIC_TYPES or dtype.startswith("decimal")) and name not in NON_FEATURES
+    )

@@ -31,15 +31,23 @@ def _prepare(columns: Sequence[str]) -> list[Transformer | Estimator]:
     ]
 
 
-def logistic_regression(columns: Sequence[str], *, seed: int) -> Pipeline:
+def logistic_regression(
+    columns: Sequence[str], *, max_iter: int = 100, reg_param: float = 0.01
+) -> Pipeline:
+    """The baseline: standardised inputs, L2-regularised logistic regression (deterministic)."""
     scaler = StandardScaler(inputCol="features_raw", outputCol="features")
     model = LogisticRegression(
-        featuresCol="features", labelCol="label", weightCol="weight", maxIter=100, regParam=0.01
+        featuresCol="features",
+        labelCol="label",
+        weightCol="weight",
+        maxIter=max_iter,
+        regParam=reg_param,
     )
     return Pipeline(stages=[*_prepare(columns), scaler, model])
 
 
 def boosted_trees(columns: Sequence[str], *, seed: int, max_iter: int, max_depth: int) -> Pipeline:
+    """Gradient-boosted trees on the raw (imputed) inputs: trees need no scaling."""
     model = GBTClassifier(
         featuresCol="features_raw",
         labelCol="label",
@@ -52,7 +60,8 @@ def boosted_trees(columns: Sequence[str], *, seed: int, max_iter: int, max_depth
 
 
 def with_class_weights(examples: DataFrame) -> DataFrame:
-    """weight = n / (2 * n_class): both classes weigh the same in the loss."""
+    """weight = n / (2 * n_class): both classes weigh the same in the loss, whatever the share
+    of confirmed notices that week."""
     counts = examples.groupBy("label").count().collect()  # bounded: two rows
     total = sum(r["count"] for r in counts)
     weights = {r["label"]: total / (2.0 * r["count"]) for r in counts}
@@ -62,8 +71,15 @@ def with_class_weights(examples: DataFrame) -> DataFrame:
     return examples.withColumn("weight", weight)
 
 
+def input_columns(model: PipelineModel) -> list[str]:
+    """The feature columns a fitted pipeline reads (what the score step must select)."""
+    assembler = next(s for s in model.stages if isinstance(s, VectorAssembler))
+    return [c.removesuffix("__i") for c in assembler.getInputCols()]
+
+
 def score(model: PipelineModel, features: DataFrame) -> DataFrame:
-    """The features with `score` = P(counterfeit), in [0, 1]."""
+    """The features with `score` = P(counterfeit), in [0, 1] (the model's own columns too:
+    `probability`, `prediction`, ...; select what you need)."""
     scored = model.transform(features)
     return scored.withColumn(SCORE, vector_to_array(F.col("probability")).getItem(1))
 

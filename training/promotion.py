@@ -23,10 +23,14 @@ def decide(
     the rules-only baseline instead (strictly, with no margin)."""
     if champion_pr_auc is None:
         # No margin here: a first model only has to do better than the hand rules.
-        if rules_pr_auc is None or candidate_pr_auc > rules_pr_auc:
+        if rules_pr_auc is None:
+            return Decision(
+                "champion", f"first model: PR-AUC {candidate_pr_auc:.4f}, no rules baseline to beat"
+            )
+        if candidate_pr_auc > rules_pr_auc:
             return Decision(
                 "champion",
-                f"first model: PR-AUC {candidate_pr_auc:.4f} beats the rules baseline {rules_pr_auc}",
+                f"first model: PR-AUC {candidate_pr_auc:.4f} beats the rules baseline's {rules_pr_auc:.4f}",
             )
         return Decision(
             "challenger",
@@ -43,12 +47,10 @@ def decide(
     )
 
 
-def training_due(
-    night: date, last_trained: date | None, *, has_champion: bool, every_days: int
-) -> bool:
-    """Train when no champion exists, or when the schedule says so."""
+def training_due(day: date, last_trained: date | None, has_champion: bool, every_days: int) -> bool:
+    """Train when no champion exists (nothing scores without one), when no training is on record,
+    or when `every_days` have passed since the last one (the schedule of the nightly orchestrator).
+    """
     return (
-        not has_champion
-        or last_trained is None
-        or night - last_trained >= timedelta(days=every_days)
+        not has_champion or last_trained is None or day - last_trained >= timedelta(days=every_days)
     )

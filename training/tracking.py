@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,8 @@ import matplotlib.pyplot as plt
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -29,6 +32,7 @@ def use_tracking(tracking_uri: str, experiment: str, artifact_root: str) -> str:
 
 
 def champion_uri(model_name: str) -> str:
+    """What the score step loads: mlflow.spark.load_model(champion_uri(name))."""
     return f"models:/{model_name}@{CHAMPION}"
 
 
@@ -65,6 +69,26 @@ def log_figures(
 
 
 def log_metrics(prefix: str, metrics: Mapping[str, Any]) -> None:
+    """`<prefix>_<metric>` for every numeric metric (e.g. model_pr_auc, rules_baseline_roc_auc)."""
     mlflow.log_metrics(
         {f"{prefix}_{k}": float(v) for k, v in metrics.items() if isinstance(v, int | float)}
     )
+
+
+def log_evaluation_table(
+    scored_eval: DataFrame, metrics: Mapping[str, Mapping[str, Any]], *, max_rows: int
+) -> None:
+    """evaluation.csv: the evaluation notices (listing, received date, label, score), at most
+    `max_rows` of them, highest score first; evaluation.json: every scorer's metrics side by side."""
+    table = (
+        scored_eval.select("listing_id", "received_date", "label", "score")
+        .orderBy(F.desc("score"), "listing_id")
+        .limit(max_rows)
+        .toPandas()  # bounded by max_rows
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        table.to_csv(Path(tmp) / "evaluation.csv", index=False)  # type: ignore[attr-defined]
+        (Path(tmp) / "evaluation.json").write_text(
+            json.dumps({k: dict(v) for k, v in metrics.items()}, indent=2, sort_keys=True)
+        )
+        mlflow.log_artifacts(tmp)

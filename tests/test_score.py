@@ -1,0 +1,413 @@
+"""Scoring and the gold tables, on hand-built tables and a tiny Spark ML pipeline registered as the
+champion in a throw-away MLflow store: known evidence, pseudonymised IPs, idempotent re-runs and a
+run killed after its first gold write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.spark
+import pytest
+from mlflow import MlflowClient
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import Imputer, SQLTransformer, StandardScaler, VectorAssembler
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from features.scoring import (
+    ReasonWeights,
+    flag,
+    ip_prefix,
+    reason_codes,
+    ring_evidence,
+    ring_leads,
+    seller_risk,
+)
+from jobs.conf import Conf
+from jobs.context import JobContext
+from jobs.score import GOLD, score_night
+from jobs.tables import Lakehouse
+from tests.conftest import conf_for
+
+NIGHT = date(2026, 11, 3)
+FEATURES = ("is_basic_template", "price_to_reference", "brand_term_match", "store_modules")
+FEATURE_SCHEMA = (
+    "listing_id string, seller_id string, feature_date date, ring_id string, "
+    "brand_canonical string, category string, is_basic_template boolean, "
+    "price_to_reference double, brand_term_match boolean, store_modules int"
+)
+# seller -> ring; s3 is a ring member without an active listing, s8 has a ring but no night.
+RINGS = {"s1": "R1", "s2": "R1", "s3": "R1", "s6": "R2", "s7": "R2"}
+LISTINGS = [
+    # listing, seller, brand, category, basic template, price/reference, brand term, modules
+    ("l01", "s1", "Lumora", "bags", True, 0.10, True, 0),
+    ("l02", "s1", "Orvique", "watches", True, 0.15, True, 0),
+    ("l03", "s2", "Lumora", "bags", True, 0.20, True, 1),
+    ("l04", "s4", "Lumora", "bags", False, 0.95, True, 9),
+    ("l05", "s4", None, "toys", False, None, False, 9),
+    ("l06", "s5", "Orvique", "watches", False, 1.05, True, 7),
+    ("l07", "s6", "Orvique", "watches", True, 0.60, False, 3),
+    ("l08", "s7", None, "toys", False, None, False, 4),
+    ("l09", "s5", None, "toys", False, None, False, 8),
+    ("l10", "s2", "Orvique", "watches", True, 0.12, True, 0),
+]
+D = NIGHT
+OLD = NIGHT - timedelta(days=90)
+IDENTIFIERS = [
+    # seller, type, identifier, first_seen, last_seen
+    ("s1", "payment", "pay-1", D, D),
+    ("s2", "payment", "pay-1", D, D),
+    ("s3", "payment", "pay-1", D, D),
+    ("s1", "device", "dev-a", D - timedelta(days=5), D),
+    ("s2", "device", "dev-a", D - timedelta(days=2), D),
+    ("s1", "ip", "81.2.69.142", D, D),
+    ("s2", "ip", "81.2.69.142", D, D),
+    ("s3", "ip", "81.2.69.7", D, D),  # same /24, used by one member only: not evidence alone
+    ("s1", "payee", "payee-9", D, D),
+    ("s2", "payee", "payee-9", D, D),
+    ("s1", "ship_origin", "CN-SZ", D, D),
+    ("s3", "ship_origin", "CN-GZ", D, D),
+    ("s1", "phone", "ph-old", OLD, OLD),  # outside the linkage window
+    ("s2", "phone", "ph-old", OLD, OLD),
+    ("s1", "wifi", "mall-wifi", D, D),  # a hub above the cap: no evidence
+    ("s2", "wifi", "mall-wifi", D, D),
+    ("s4", "wifi", "mall-wifi", D, D),
+    ("s5", "wifi", "mall-wifi", D, D),
+    ("s6", "bank", "bank-7", D, D),
+    ("s7", "bank", "bank-7", D, D),
+    ("s6", "ip", "2001:DB8:85a3::8a2e:370:7334", D, D),
+    ("s7", "ip", "2001:db8:85a3:0:1::1", D, D),
+    ("s7", "ip", "2001:db8:85a3:0:1::1", D, D),
+]
+
+
+@dataclass
+class Gold:
+    conf: Conf
+    ctx: JobContext
+    first: dict[str, list[str]]
+
+    @property
+    def lake(self) -> Lakehouse:
+        return self.ctx.lakehouse
+
+
+def gold_rows(lake: Lakehouse, table: str) -> list[str]:
+    """Every row of the night, as sorted text: equal lists mean identical tables."""
+    rows = lake.read(table).where(F.col("score_date") == F.lit(NIGHT)).collect()
+    return sorted(repr(r) for r in rows)
+
+
+def register_champion(spark: SparkSession, conf: Conf) -> str:
+    """A tiny pipeline shaped like training's (cast, impute, assemble, scale, LR) as champion."""
+    casts = ", ".join(f"CAST(`{c}` AS DOUBLE) AS `{c}__x`" for c in FEATURES)
+    pipeline = Pipeline(
+        stages=[
+            SQLTransformer(statement=f"SELECT *, {casts} FROM __THIS__"),
+            Imputer(
+                inputCols=[f"{c}__x" for c in FEATURES],
+                outputCols=[f"{c}__i" for c in FEATURES],
+                strategy="median",
+            ),
+            VectorAssembler(
+                inputCols=[f"{c}__i" for c in FEATURES],
+                outputCol="features_raw",
+                handleInvalid="keep",
+            ),
+            StandardScaler(inputCol="features_raw", outputCol="features"),
+            LogisticRegression(featuresCol="features", labelCol="label", regParam=0.1),
+        ]
+    )
+    examples = spark.createDataFrame(
+        [
+            (True, 0.1, True, 0, 1.0),
+            (True, 0.2, True, 1, 1.0),
+            (True, 0.3, False, 0, 1.0),
+            (False, 0.25, True, 2, 1.0),
+            (False, 1.0, True, 8, 0.0),
+            (False, None, False, 9, 0.0),
+            (True, 0.9, False, 6, 0.0),
+            (False, 1.1, True, 7, 0.0),
+        ],
+        "is_basic_template boolean, price_to_reference double, brand_term_match boolean, "
+        "store_modules int, label double",
+    )
+    model = pipeline.fit(examples)
+    mlflow.set_tracking_uri(conf.mlflow.tracking_uri)
+    mlflow.set_registry_uri(conf.mlflow.tracking_uri)
+    experiment = mlflow.create_experiment(
+        "scoring-test", artifact_location=conf.mlflow.artifact_root
+    )
+    with mlflow.start_run(experiment_id=experiment):
+        info = mlflow.spark.log_model(
+            model,
+            artifact_path="model",
+            registered_model_name=conf.mlflow.model_name,
+            pip_requirements=["pyspark"],
+        )
+    version = str(info.registered_model_version)
+    MlflowClient(conf.mlflow.tracking_uri).set_registered_model_alias(
+        conf.mlflow.model_name, "champion", version
+    )
+    return version
+
+
+def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
+    features = spark.createDataFrame(
+        [
+            (lid, sid, NIGHT, RINGS.get(sid), brand, cat, basic, ratio, term, mods)
+            for lid, sid, brand, cat, basic, ratio, term, mods in LISTINGS
+        ],
+        FEATURE_SCHEMA,
+    )
+    lake.replace_date("features.listing_features", features, date_column="feature_date", day=NIGHT)
+    sellers = sorted({row[1] for row in LISTINGS} | set(RINGS) | {"s8"})
+    clusters = spark.createDataFrame(
+        [
+            (s, RINGS.get(s, "R9" if s == "s8" else None), 3 if s in RINGS else 1, NIGHT)
+            for s in sellers
+        ],
+        "seller_id string, ring_id string, ring_size int, feature_date date",
+    )
+    lake.replace_date("graph.account_clusters", clusters, date_column="feature_date", day=NIGHT)
+    identifiers = spark.createDataFrame(
+        [(*row, (row[4] - row[3]).days + 1) for row in IDENTIFIERS],
+        "seller_id string, identifier_type string, identifier string, first_seen date, "
+        "last_seen date, days_seen int",
+    )
+    lake.overwrite("silver.seller_identifiers", identifiers)
+
+
+@pytest.fixture(scope="module")
+def gold(tmp_path_factory: pytest.TempPathFactory, session_root: Path, spark: SparkSession) -> Gold:
+    root = tmp_path_factory.mktemp("score")
+    conf = conf_for(
+        root,
+        f"paths.metastore={session_root / 'metastore'}",
+        "linkage.hub_degree_cap=3",
+        "linkage.window_days=30",
+        "scoring.flag_threshold=0.5",
+        "scoring.flag_budget=4",
+        "scoring.reason_codes=2",
+    )
+    ctx = JobContext(conf)
+    write_inputs(spark, ctx.lakehouse)
+    register_champion(spark, conf)
+    score_night(ctx, NIGHT)
+    return Gold(conf, ctx, {t: gold_rows(ctx.lakehouse, t) for t in GOLD})
+
+
+def test_every_active_listing_is_scored_by_the_champion_with_flags_and_reasons(
+    gold: Gold,
+) -> None:
+    scores = {
+        r["listing_id"]: r.asDict()
+        for r in gold.lake.read("gold.listing_scores").where(F.col("score_date") == NIGHT).collect()
+    }
+    assert set(scores) == {row[0] for row in LISTINGS}
+    assert all(0.0 <= s["score"] <= 1.0 for s in scores.values())
+    assert {s["model_name"] for s in scores.values()} == {gold.conf.mlflow.model_name}
+    assert {s["model_version"] for s in scores.values()} == {"1"}
+    # The budget of 4 keeps the four riskiest listings among those over the threshold.
+    flagged = {k for k, s in scores.items() if s["flagged"]}
+    riskiest = sorted(scores, key=lambda k: -scores[k]["score"])[:4]
+    assert flagged == set(riskiest) and {"l01", "l02", "l03", "l10"} == flagged
+    # A bare template at a tenth of the reference price: those are its reasons (at most 2).
+    assert len(scores["l01"]["reasons"]) == 2
+    assert all(r.split("=")[0] in FEATURES for r in scores["l01"]["reasons"])
+    assert scores["l01"]["brand"] == "Lumora" and scores["l01"]["category"] == "bags"
+    assert scores["l05"]["ring_id"] is None
+
+
+def test_seller_risk_is_the_riskiest_listing_with_counts(gold: Gold) -> None:
+    scores = gold.lake.read("gold.listing_scores").where(F.col("score_date") == NIGHT)
+    s1 = scores.where("seller_id = 's1'").agg(F.max("score")).first()
+    risk = {
+        r["seller_id"]: r
+        for r in gold.lake.read("gold.seller_risk").where(F.col("score_date") == NIGHT).collect()
+    }
+    assert s1 is not None and risk["s1"]["risk"] == pytest.approx(s1[0])
+    assert (risk["s1"]["listings"], risk["s1"]["flagged_listings"], risk["s1"]["ring_id"]) == (
+        2,
+        2,
+        "R1",
+    )
+    assert (risk["s4"]["flagged_listings"], risk["s4"]["ring_id"]) == (0, None)
+    assert "s3" not in risk  # no active listing, nothing to score
+
+
+def test_ring_leads_carry_their_evidence_without_hubs_old_links_or_raw_ips(gold: Gold) -> None:
+    leads = {
+        r["ring_id"]: r.asDict(recursive=True)
+        for r in gold.lake.read("gold.ring_leads").where(F.col("score_date") == NIGHT).collect()
+    }
+    assert set(leads) == {"R1", "R2"}  # R9 has no scored member
+    r1, r2 = leads["R1"], leads["R2"]
+    assert (r1["lead_rank"], r2["lead_rank"]) == (1, 2) and r1["risk"] > r2["risk"]
+    assert r1["member_sellers"] == ["s1", "s2", "s3"]
+    assert (r1["ring_size"], r1["scored_members"]) == (3, 2)
+    assert (r1["listings"], r1["flagged_listings"]) == (4, 4)
+    assert r1["brands_hit"] == ["Lumora", "Orvique"]
+    evidence = [
+        (e["members"], e["identifier_type"], e["identifier"]) for e in r1["shared_identifiers"]
+    ]
+    assert evidence == [
+        (3, "payment", "pay-1"),
+        (2, "payee", "payee-9"),
+        (2, "ip", "81.2.69.0/24"),
+        (2, "device", "dev-a"),
+    ]
+    assert r1["shared_identifiers"][3]["first_seen"] == D - timedelta(days=5)
+    assert (r1["first_seen"], r1["last_seen"]) == (D - timedelta(days=5), D)
+    assert r1["ship_origins"] == ["CN-GZ", "CN-SZ"] and r1["payee_accounts"] == ["payee-9"]
+    r2_evidence = {
+        (e["members"], e["identifier_type"], e["identifier"]) for e in r2["shared_identifiers"]
+    }
+    # s6 and s7 use different addresses of one /48: each address alone links no one.
+    assert r2_evidence == {(2, "bank", "bank-7")}
+    assert r2["brands_hit"] == [] and r2["ship_origins"] == []
+
+
+def test_rerun_of_score_leaves_identical_gold_tables(gold: Gold) -> None:
+    score_night(gold.ctx, NIGHT)
+    assert {t: gold_rows(gold.lake, t) for t in GOLD} == gold.first
+
+
+def test_score_killed_after_first_gold_write_then_rerun_equals_uninterrupted(
+    gold: Gold, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Lakehouse.replace_date
+
+    def killed_after_listing_scores(self: Lakehouse, table: str, *args: Any, **kwargs: Any) -> None:
+        if table == "gold.seller_risk":
+            raise RuntimeError("killed")
+        original(self, table, *args, **kwargs)
+
+    # A night left half-written: stale seller risks, then a run that dies after its first write.
+    original(
+        gold.lake,
+        "gold.seller_risk",
+        gold.lake.read("gold.seller_risk").withColumn("risk", F.lit(0.0)),
+        date_column="score_date",
+        day=NIGHT,
+    )
+    monkeypatch.setattr(Lakehouse, "replace_date", killed_after_listing_scores)
+    with pytest.raises(RuntimeError, match="killed"):
+        score_night(gold.ctx, NIGHT)
+    failed = gold.lake.read("ops.run_log").where("step = 'score' AND status = 'failed'")
+    assert failed.count() >= 1
+    monkeypatch.setattr(Lakehouse, "replace_date", original)
+    score_night(gold.ctx, NIGHT)
+    assert {t: gold_rows(gold.lake, t) for t in GOLD} == gold.first
+
+
+def test_gold_tables_are_partitioned_by_date_with_change_data_feed(
+    gold: Gold, spark: SparkSession
+) -> None:
+    for table in GOLD:
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{gold.lake.path(table)}`").first()
+        assert detail is not None
+        assert detail["partitionColumns"] == ["score_date"], table
+        assert detail["properties"].get("delta.enableChangeDataFeed") == "true", table
+    changes = (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", 0)
+        .load(gold.lake.path("gold.ring_leads"))
+        .where("_change_type = 'insert'")
+        .select("ring_id")
+        .distinct()
+    )
+    assert {r[0] for r in changes.collect()} == {"R1", "R2"}
+
+
+def test_ip_addresses_are_reduced_to_their_network(spark: SparkSession) -> None:
+    cases = {
+        "81.2.69.142": "81.2.69.0/24",
+        "2001:DB8:85a3:8d3:1319:8a2e:370:7348": "2001:db8:85a3::/48",
+        "2001:db8::1": "2001:db8:0::/48",
+        "::1": "0:0:0::/48",
+        "fe80:0000:00ab::": "fe80:0:ab::/48",
+        "not-an-ip": "not-an-ip",
+    }
+    ips = spark.createDataFrame([(ip,) for ip in cases], "ip string")
+    got = {
+        r["ip"]: r["prefix"]
+        for r in ips.select("ip", ip_prefix(F.col("ip")).alias("prefix")).collect()
+    }
+    assert got == cases
+
+
+def test_reasons_of_a_logistic_model_are_the_positive_terms_of_the_logit(
+    spark: SparkSession,
+) -> None:
+    # Means: a = 1, b = 1; standard deviations: 1 and 1 (sample).
+    scored = spark.createDataFrame(
+        [("x", 2.0, 0.0), ("y", 0.0, 2.0), ("z", 1.0, 1.0)], "listing_id string, a double, b double"
+    )
+    weights = ReasonWeights({"a": 2.0, "b": -1.0}, signed=True)
+    reasons = {
+        r["listing_id"]: r["reasons"] for r in reason_codes(scored, weights, top=2).collect()
+    }
+    # x: a pushes +2, b pushes +1; y: both push down; z: at the mean, nothing pushes.
+    assert reasons == {"x": ["a=2.00", "b=0.00"], "y": [], "z": []}
+    unsigned = ReasonWeights({"a": 2.0, "b": 1.0}, signed=False)
+    trees = {r["listing_id"]: r["reasons"] for r in reason_codes(scored, unsigned, top=1).collect()}
+    assert trees == {"x": ["a=2.00"], "y": ["a=0.00"], "z": []}
+
+
+def test_flags_stop_at_the_review_budget(spark: SparkSession) -> None:
+    scores = spark.createDataFrame(
+        [(f"l{i}", i / 10) for i in range(10)], "listing_id string, score double"
+    )
+
+    def flagged(frame: DataFrame) -> set[str]:
+        return {r["listing_id"] for r in frame.where("flagged").collect()}
+
+    assert flagged(flag(scores, threshold=0.5, budget=3)) == {"l9", "l8", "l7"}
+    assert flagged(flag(scores, threshold=0.85, budget=3)) == {"l9"}
+
+
+def test_evidence_counts_members_per_exact_identifier(spark: SparkSession) -> None:
+    rows = spark.createDataFrame(
+        [
+            ("R", "ip", "10.0.0.1", "a", D, D),
+            ("R", "ip", "10.0.0.1", "b", D, D),
+            ("R", "ip", "10.0.0.2", "c", D, D),
+            ("R", "ip", "10.0.0.2", "d", D, D),
+            ("R", "ip", "10.0.0.2", "e", D, D),
+            ("R", "device", "d1", "a", D, D),
+        ],
+        "ring_id string, identifier_type string, identifier string, seller_id string, "
+        "first_seen date, last_seen date",
+    )
+    got = [
+        (r["identifier_type"], r["identifier"], r["members"]) for r in ring_evidence(rows).collect()
+    ]
+    assert got == [("ip", "10.0.0.0/24", 3)]
+
+
+def test_ring_lead_risk_is_the_mean_of_its_scored_members(spark: SparkSession) -> None:
+    scores = spark.createDataFrame(
+        [("l1", "a", "R", NIGHT, 0.9, True, "B1"), ("l2", "b", "R", NIGHT, 0.5, False, "B2")],
+        "listing_id string, seller_id string, ring_id string, score_date date, score double, "
+        "flagged boolean, brand string",
+    )
+    clusters = spark.createDataFrame(
+        [("a", "R"), ("b", "R"), ("c", "R")], "seller_id string, ring_id string"
+    )
+    no_identifiers = spark.createDataFrame(
+        [],
+        "ring_id string, identifier_type string, identifier string, seller_id string, first_seen date, last_seen date",
+    )
+    (lead,) = ring_leads(
+        scores, seller_risk(scores), clusters, no_identifiers, night=NIGHT
+    ).collect()
+    assert lead["risk"] == pytest.approx(0.7) and lead["max_member_risk"] == pytest.approx(0.9)
+    assert (lead["ring_size"], lead["scored_members"], lead["brands_hit"]) == (3, 2, ["B1"])
+    assert lead["shared_identifiers"] == [] and lead["lead_rank"] == 1
