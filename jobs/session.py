@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -67,7 +68,12 @@ def build_spark(conf: Conf) -> SparkSession:
     if is_local_path(conf.paths.metastore):
         Path(conf.paths.metastore).mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
-    for key, value in spark_settings(conf).items():
+    settings = spark_settings(conf)
+    if settings["spark.master"].startswith("local"):
+        # Python workers run this interpreter (the project's venv), not whatever `python3` is
+        # first on the PATH: same version, same packages (pyarrow, pandas) as the driver.
+        settings.setdefault("spark.pyspark.python", sys.executable)
+    for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
     spark.sparkContext.setLogLevel(conf.spark.log_level)

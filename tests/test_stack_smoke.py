@@ -67,7 +67,7 @@ def test_mlflow_run_registered_version_and_alias(conf: Conf) -> None:
     assert client.get_model_version_by_alias("smoke_model", "champion").version == version
 
 
-class _Constant(mlflow.pyfunc.PythonModel):
+class _Constant(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         return [0.5] * len(model_input)
 
