@@ -216,14 +216,7 @@ def _row_id(frame: DataFrame) -> F.Column:
 
 def _write_quarantine(ctx: JobContext, table: str, rejected: DataFrame, night: date) -> None:
     rows = rejected.withColumn("_row_id", _row_id(rejected)).withColumn(INGEST_DATE, F.lit(night))
-    rows = rows.select(*_bronze_columns(rows), VIOLATIONS)
-    ctx.lakehouse.merge(
-        f"quarantine.{table}",
-        rows,
-        keys=("_row_id", INGEST_DATE),
-        update=False,
-        partition_by=(INGEST_DATE,),
-    )
+    _merge_quarantine(ctx, table, rows.select(*_bronze_columns(rows), VIOLATIONS))
 
 
 def _quarantine_files(
@@ -238,6 +231,16 @@ def _quarantine_files(
     rows = rows.withColumn("_row_id", F.sha2(F.col(SOURCE_FILE), 256)).withColumn(
         INGEST_DATE, F.lit(night)
     )
+    _merge_quarantine(ctx, table, rows)
+
+
+def _merge_quarantine(ctx: JobContext, table: str, rows: DataFrame) -> None:
+    """Insert rejected rows and files into quarantine.<table> on (_row_id, _ingest_date).
+
+    Insert-only: a row an earlier (or killed) run of the night already wrote is left as it is, so
+    a re-run adds nothing. Rows and whole files share the table; a file's row leaves the raw
+    columns null.
+    """
     ctx.lakehouse.merge(
         f"quarantine.{table}",
         rows,

@@ -87,6 +87,9 @@ def inspect(
 ) -> tuple[list[str], list[str], list[BadFile], StructType]:
     """Split the day's files into usable Parquet, usable JSON and bad ones; find extra columns."""
     required = {f.name: f.dataType for f in files.table.schema.fields}
+    # JSON lines leave null values out (Spark's own writer does), so a nullable column that is
+    # null on every line of a file is in none of them: it is read as null, not as missing.
+    optional = {f.name for f in files.table.schema.fields if f.nullable}
     good_parquet: list[str] = []
     good_json: list[str] = []
     bad: list[BadFile] = []
@@ -101,7 +104,7 @@ def inspect(
             bad.append(BadFile(path, "file:unreadable"))
             continue
         present = {f.name: f.dataType for f in schema.fields}
-        missing = [c for c in required if c not in present]
+        missing = [c for c in required if c not in present and not (is_json and c in optional)]
         if missing:
             bad.append(BadFile(path, f"file:missing_column:{missing[0]}"))
             continue
