@@ -14,7 +14,6 @@ import sys
 from types import ModuleType
 from typing import Protocol, cast
 
-from jobs.arguments import iso_date as iso_date  # re-exported for ingest (moving)
 from jobs.conf import ConfError, load_conf
 from jobs.context import JobContext
 

@@ -27,6 +27,7 @@ from data_contracts.checks import check_rows, is_valid
 from data_contracts.rules import ORPHAN_RULE, Rule, table_rules
 from data_contracts.schemas import INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
 from jobs import runlog
+from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 from jobs.expectations import ContractValidator
 from jobs.landing import BadFile, day_files, inspect, read_rows
@@ -61,11 +62,7 @@ class TableResult:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
-    parser.add_argument(
-        "--date", type=iso_date, required=True, help="the night to ingest (YYYY-MM-DD)"
-    )
+    add_night_argument(parser, "the night to ingest")
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
