@@ -1,0 +1,302 @@
+"""The bench's pure parts on tiny data whose answers are known: the Spark-vs-DuckDB aggregation
+and its agreement check, the Spark-vs-scipy partition check, reading the run log, and the
+markdown (figures derived from the results, the billion-listing estimate, section replacement).
+No timings are asserted: a shared 2-core machine makes them meaningless in a test."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.bench import compare, report
+from jobs.bench.run import split_records
+
+NIGHT = date(2026, 11, 2)
+
+
+def _write(spark: SparkSession, rows: list[tuple[Any, ...]], schema: str, path: Path) -> None:
+    spark.createDataFrame(rows, schema).write.mode("overwrite").parquet(str(path))
+
+
+@pytest.fixture
+def inputs(spark: SparkSession, tmp_path: Path) -> Path:
+    """Four sellers. s1 has a confirmed takedown (twice) and shares its payee with s2 and its
+    ship origin with s3; s4 has an even number of priced listings (the median's definition)."""
+    folder = tmp_path / "inputs"
+    _write(
+        spark,
+        [
+            ("s1", datetime(2026, 10, 1, 10), "basic", 1),
+            ("s2", datetime(2026, 11, 1, 23, 30), "pro", 5),
+            ("s3", datetime(2026, 6, 15), "basic", 0),
+            ("s4", datetime(2026, 11, 2, 8), "pro", 3),
+        ],
+        "seller_id string, registered_at timestamp, store_template string, store_modules int",
+        folder / "sellers",
+    )
+    _write(
+        spark,
+        [
+            ("s1", "A", 0.2),
+            ("s1", "A", 0.4),
+            ("s1", "B", 0.3),
+            ("s2", None, None),
+            ("s2", "C", 0.9),
+            ("s4", "D", 4.0),
+            ("s4", "D", 1.0),
+            ("s4", "D", 3.0),
+            ("s4", "D", 2.0),
+        ],
+        "seller_id string, brand_canonical string, price_to_reference double",
+        folder / "listings",
+    )
+    _write(
+        spark,
+        [("s1", "confirmed"), ("s1", "confirmed"), ("s2", "rejected"), ("s3", None)],
+        "seller_id string, verdict string",
+        folder / "verdicts",
+    )
+    _write(
+        spark,
+        [
+            ("s1", "payee", "P1"),
+            ("s1", "ship_origin", "O1"),
+            ("s2", "payee", "P1"),
+            ("s3", "ship_origin", "O1"),
+            ("s3", "device", "D1"),
+            ("s2", "device", "D1"),
+        ],
+        "seller_id string, identifier_type string, identifier string",
+        folder / "identifiers",
+    )
+    return folder
+
+
+def test_spark_and_duckdb_aggregations_agree_on_known_values(
+    spark: SparkSession, inputs: Path, tmp_path: Path
+) -> None:
+    spark_out, duck_out = tmp_path / "spark_sellers", tmp_path / "duck.parquet"
+    compare.spark_seller_aggregation(spark, inputs, NIGHT).write.parquet(str(spark_out))
+    compare.run_duckdb_aggregation(inputs, NIGHT, duck_out, threads=2)
+
+    check = compare.aggregation_agreement(spark_out, duck_out)
+    assert check["agree"], check
+    assert check["sellers"] == 4
+    assert check["totals"]["spark"] == check["totals"]["duckdb"]
+    assert check["totals"]["spark"]["listing_count"] == 9
+    assert check["totals"]["spark"]["identifiers_shared_with_confirmed"] == 2  # s2 and s3
+
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"""SELECT seller_id, account_age_days, listing_count, distinct_brands,
+                       median_price_to_reference, min_price_to_reference, confirmed_takedowns,
+                       rejected_takedowns, identifiers_shared_with_confirmed
+                FROM read_parquet('{duck_out}') ORDER BY seller_id"""
+        ).fetchall()
+    assert rows == [
+        ("s1", 32, 3, 2, 0.3, 0.2, 2, 0, None),
+        ("s2", 1, 2, 1, 0.9, 0.9, 0, 1, 1),
+        ("s3", 140, None, None, None, None, None, None, 1),
+        ("s4", 0, 4, 1, 2.0, 1.0, None, None, None),
+    ]
+
+
+def test_aggregation_agreement_counts_a_differing_value(
+    spark: SparkSession, inputs: Path, tmp_path: Path
+) -> None:
+    spark_out, duck_out = tmp_path / "spark_sellers", tmp_path / "duck.parquet"
+    compare.spark_seller_aggregation(spark, inputs, NIGHT).write.parquet(str(spark_out))
+    compare.run_duckdb_aggregation(inputs, NIGHT, duck_out, threads=1)
+    tampered = tmp_path / "tampered.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT * REPLACE (
+                        CASE WHEN seller_id = 's1' THEN listing_count + 1 ELSE listing_count END
+                          AS listing_count,
+                        branded_share + 1e-6 AS branded_share)
+                      FROM read_parquet('{duck_out}') WHERE seller_id <> 's4')
+                TO '{tampered}' (FORMAT parquet)"""
+        )
+
+    check = compare.aggregation_agreement(spark_out, tampered)
+    assert not check["agree"]
+    assert check["mismatches"]["listing_count"] == 1
+    assert check["mismatches"]["branded_share"] == 2  # s3's is null on both sides
+    assert check["only_spark"] == 1 and check["only_duckdb"] == 0
+
+
+def test_spark_and_scipy_components_give_the_same_partition(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    edges = tmp_path / "edges"
+    _write(
+        spark,
+        [("b", "a"), ("b", "c"), ("e", "d"), ("f", "g"), ("g", "h"), ("h", "f"), ("i", "i")],
+        "src_seller_id string, dst_seller_id string",
+        edges,
+    )
+    compare.spark_components(spark, edges, max_iterations=10, checkpoint_every=2).write.parquet(
+        str(tmp_path / "spark_cc")
+    )
+    spark_vertices, spark_labels = compare.read_components(tmp_path / "spark_cc")
+    vertices, labels = compare.scipy_components(edges)
+
+    assert dict(zip(vertices, labels, strict=True)) == {
+        "a": "a", "b": "a", "c": "a", "d": "d", "e": "d", "f": "f", "g": "f", "h": "f", "i": "i",
+    }  # fmt: skip
+    check = compare.same_partition(spark_vertices, spark_labels, vertices, labels)
+    assert check.same, check.detail
+    assert (check.vertices, check.components, check.largest) == (9, 4, 3)
+
+
+def test_same_partition_sees_merged_components_and_missing_vertices() -> None:
+    vertices = np.array(["a", "b", "c", "d"])
+    split = np.array(["a", "a", "c", "c"])
+    relabelled = np.array(["x", "x", "y", "y"])  # same partition, other labels
+    merged = np.array(["a", "a", "a", "a"])
+    assert compare.same_partition(vertices, split, vertices[::-1], relabelled[::-1]).same
+    assert not compare.same_partition(vertices, split, vertices, merged).same
+    assert not compare.same_partition(vertices, merged, vertices, split).same
+    assert not compare.same_partition(vertices, split, vertices[:3], split[:3]).same
+
+
+def test_split_records_separates_the_night_from_the_score_run() -> None:
+    def record(run: str, step: str, minute: int, seconds: float) -> dict[str, Any]:
+        return {
+            "run_id": run, "step": step, "status": "succeeded", "seconds": seconds,
+            "rows_read": 10, "rows_out": 5, "rows_quarantined": 0, "message": None,
+            "started_at": f"2026-11-03T01:{minute:02d}:00.000000",
+        }  # fmt: skip
+
+    records = [
+        record("night", "conform", 5, 2.0),
+        record("night", "ingest", 1, 9.0),
+        record("night", "ingest", 3, 4.0),  # recorded twice by one run: the latest counts
+        record("night", "score", 6, 0.5),  # skipped: no champion yet
+        record("scoring", "score", 9, 7.0),
+    ]
+    steps, score = split_records(records)
+    assert [(s["step"], s["seconds"]) for s in steps] == [
+        ("ingest", 4.0),
+        ("conform", 2.0),
+        ("score", 0.5),
+    ]
+    assert score is not None and score["seconds"] == 7.0
+    assert split_records(records[:4])[1] is None
+
+
+def _size(listings: int, scale: float) -> dict[str, Any]:
+    def step(name: str, seconds: float, rows: int | None) -> dict[str, Any]:
+        return {"step": name, "status": "succeeded", "seconds": seconds, "rows_read": rows,
+                "rows_out": None, "rows_quarantined": None, "message": None}  # fmt: skip
+
+    memory = {"peak_python_gib": 0.2, "peak_jvm_gib": 2.0, "peak_tree_gib": 2.5}
+    return {
+        "listings": listings,
+        "sellers": listings // 20,
+        "days": 1,
+        "landing_mib": 1.0,
+        "simulate": {"seconds": 10.0 * scale, **memory},
+        "night": {
+            "seconds": 120.0 * scale,
+            **memory,
+            "steps": [
+                step("ingest", 40.0 * scale, listings),
+                step("linkage", 60.0 * scale, listings // 50),  # linked sellers
+                step("train", 500.0, None),  # excluded from the night's figure
+            ],
+        },
+        "compare": {
+            "aggregation": {
+                "agree": True,
+                "sellers": listings // 20,
+                "only_spark": 0,
+                "only_duckdb": 0,
+                "mismatches": {"listing_count": 0},
+                "spark_seconds": 6.0,
+                "duckdb_seconds": 2.0,
+                "totals": {
+                    "spark": {"sellers": 5, "listing_count": listings},
+                    "duckdb": {"sellers": 5, "listing_count": listings},
+                },
+            },
+            "components": {
+                "same": True,
+                "vertices": 30,
+                "components": 8,
+                "largest": 6,
+                "detail": "",
+                "edges": 40,
+                "spark_seconds": 5.0,
+                "scipy_seconds": 0.25,
+            },
+        },
+        "score": {
+            "measured": memory,
+            "step": {"step": "score", "seconds": 5.0, "rows_read": listings, "message": "ok"},
+        },
+    }
+
+
+def _results() -> dict[str, Any]:
+    run = {
+        "started": "2026-11-25 10:00", "finished": "2026-11-25 11:00", "load_before": 1.0,
+        "load_after": 2.0, "command": ".venv/bin/python -m jobs.bench --sizes 1000,2000",
+        "machine": {"cpu": "cpu", "cores": 2, "ram_gib": 24.0, "os": "Linux"},
+        "versions": {"Spark": "4.1.4", "Delta": "4.4.0"}, "cores": 2, "master": "local[2]",
+        "driver_memory": "4g", "shuffle_partitions": 2, "great_expectations": True,
+        "days": 1, "seed": 7, "night": "2026-11-02", "weekday_note": "Monday.",
+        "model_world": {"listings": 6000, "nights": 3, "train_message": "version 1 -> champion"},
+    }  # fmt: skip
+    # night excluding train: 100 s at 1,000 listings, 150 s at 2,000.
+    return {"run": run, "sizes": [_size(1000, 1.0), _size(2000, 1.5)]}
+
+
+def test_slope_and_cluster_size_follow_from_the_measurements() -> None:
+    assert report.slope([(1000.0, 100.0), (2000.0, 150.0)]) == pytest.approx((50.0, 0.05))
+    assert report.slope([(1000.0, 100.0)]) == pytest.approx((0.0, 0.1))
+    # 1e9 listings x 0.05 s x 2 cores = 1e8 core-seconds; / 14,400 s = 6,944.4 -> 6,945 cores.
+    assert report.cluster_cores(0.05, 2) == 6945
+    assert report.cluster_cores(0.05, 2, efficiency=0.5) == 13889
+
+
+def test_render_section_reports_figures_computed_from_the_results() -> None:
+    section = report.render_section(_results(), "docs/bench_seconds.png")
+    assert section.startswith(report.TITLE)
+    assert "| **night excluding train** | | **100.0** | | | **5** | |" in section  # 1000/100/2
+    assert "| **night excluding train** | | **150.0** | | | **7** | |" in section  # 2000/150/2
+    assert "| ingest | succeeded | 40.0 | 1,000 | 12 | 12 |" in section  # 1000 / 40 / 2 = 12.5
+    assert "| linkage | succeeded | 60.0 | 20 | 0 | 8 |" in section  # 20 / 60 / 2; 1000 / 60 / 2
+    assert "| train | succeeded | 500.0 | n/a | n/a | n/a |" in section
+    assert "over 5.7 orders of magnitude" in section  # log10(1e9 / 2,000) = 5.7
+    assert "| seller aggregation (features/sellers.py) | 6.0 | DuckDB SQL | 2.0 | 3.0x |" in section
+    assert "| 20.0x | same partition: 30 sellers, 8 components, largest 6 |" in section
+    assert "**100 listings/s/core**" in section  # scoring: 1000 / 5 / 2
+    assert "seconds(2,000) / seconds(1,000) = 1.50" in section
+    assert "against a size ratio of 2.00" in section
+    assert "**6,945 cores**" in section
+    assert "![seconds against listings](docs/bench_seconds.png)" in section
+    assert "Great Expectations **on**" in section
+
+
+def test_replace_section_keeps_the_other_sections_and_is_idempotent() -> None:
+    section = report.render_section(_results(), None)
+    text = "# Benchmarks\n\nIntro.\n\n## Simulator: time and peak memory\n\nOLD-TABLE\n\n## Other\n\nkept\n"
+    once = report.replace_section(text, section)
+    assert "OLD-TABLE" not in once and "## Other\n\nkept" in once and "Intro." in once
+    assert report.replace_section(once, section) == once
+    newer = section.replace("Monday.", "Tuesday.")
+    twice = report.replace_section(once, newer)
+    assert "Tuesday." in twice and "Monday." not in twice and twice.count(report.BEGIN) == 1
+
+
+def test_plot_is_written_as_a_png(tmp_path: Path) -> None:
+    path = tmp_path / "docs" / "bench_seconds.png"
+    report.write_plot(_results()["sizes"], path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
