@@ -15,7 +15,7 @@ DEMO_LISTINGS ?= 20000
 DEMO_DAYS   ?= 4
 DEMO_START  ?= 2026-11-01
 
-.PHONY: help setup setup-browser lock test test-cluster demo nightly lint bench sql sql-server clean
+.PHONY: help setup setup-browser lock test test-cluster demo nightly lint bench sql sql-server notebooks clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,11 @@ sql: setup  ## Spark SQL shell over the catalog (SELECT * FROM gold.ring_leads L
 
 sql-server: setup  ## Spark Thrift JDBC server on localhost for BI tools
 	$(RADAR) sql --server --conf $(CONF)
+
+# RADAR_CONF picks the lakehouse the notebooks open (default: CONF, the `make demo` one).
+notebooks: setup  ## Jupyter Lab on notebooks/ with the project's venv (RADAR_CONF=FILE: another lakehouse)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[notebooks]'
+	RADAR_CONF="$${RADAR_CONF:-$(abspath $(CONF))}" $(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 clean:  ## remove generated data, reports and caches (keeps .venv and the jar cache)
 	rm -rf data/ spark-warehouse/ metastore_db/ derby.log .pytest_cache .mypy_cache .ruff_cache
