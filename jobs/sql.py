@@ -15,6 +15,7 @@ from pathlib import Path
 from pyspark.find_spark_home import _find_spark_home
 
 from jobs.context import JobContext
+from jobs.jars import cached_jars
 from jobs.session import submit_arguments
 
 HELP = "Spark SQL shell on the table catalog (-e QUERY to run one statement)"
@@ -40,6 +41,10 @@ def command(ctx: JobContext, args: argparse.Namespace) -> list[str]:
             "--class",
             "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
             *settings,
+            # JDBC sessions resolve the catalog on the server's own threads, which do not see
+            # `spark.jars`: the Delta classes must be on the driver's class path from the start.
+            "--driver-class-path",
+            os.pathsep.join(cached_jars(ctx.conf.paths.jar_cache)),
             "--hiveconf",
             f"hive.server2.thrift.port={args.port}",
             "--hiveconf",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pyspark.sql import SparkSession
@@ -11,6 +13,9 @@ from pyspark.sql import SparkSession
 from jobs.conf import Conf, load_conf
 from jobs.session import build_spark
 from jobs.tables import Lakehouse
+
+if TYPE_CHECKING:
+    from tests.world import World
 
 
 def conf_for(root: Path, *overrides: str) -> Conf:
@@ -56,3 +61,21 @@ def conf(tmp_path: Path, session_root: Path, spark: SparkSession) -> Conf:
 @pytest.fixture
 def lakehouse(spark: SparkSession, conf: Conf) -> Lakehouse:
     return Lakehouse(spark, conf.paths.lakehouse)
+
+
+@pytest.fixture(scope="session")
+def night_world(
+    tmp_path_factory: pytest.TempPathFactory, session_root: Path, spark: SparkSession
+) -> World:
+    """The small world of tests/world.py after three nights (built once, by a child process).
+
+    RADAR_TEST_WORLD=<dir> builds it in <dir> once and reuses it on later runs (for iterating on
+    tests that only read it; delete the folder after changing the pipeline)."""
+    from tests.world import build_world, reuse_world
+
+    keep = os.environ.get("RADAR_TEST_WORLD")
+    if keep and (Path(keep) / "world.yaml").is_file():
+        return reuse_world(Path(keep), session_root / "metastore")
+    root = Path(keep) if keep else tmp_path_factory.mktemp("world")
+    root.mkdir(parents=True, exist_ok=True)
+    return build_world(root, session_root / "metastore")

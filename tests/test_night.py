@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,65 +16,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
-from jobs.conf import Conf
-from jobs.context import JobContext
 from jobs.ingest import ingest
-from jobs.nightly import run_night
-from jobs.score import GOLD, score_night
-from jobs.simulate import simulate
-from jobs.tables import Lakehouse
-from tests.conftest import conf_for
+from tests.world import LAST, NIGHTS, World
 
 pytestmark = pytest.mark.integration
-START = date(2026, 11, 1)
-NIGHTS = [START + timedelta(days=n) for n in range(3)]
-LAST = NIGHTS[-1]
-
-
-@dataclass
-class World:
-    landing: Path
-    conf: Conf
-    ctx: JobContext
-
-    @property
-    def lake(self) -> Lakehouse:
-        return self.ctx.lakehouse
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, session_root: Path, spark: SparkSession
-) -> World:
-    root = tmp_path_factory.mktemp("night")
-    settings = [
-        f"paths.metastore={session_root / 'metastore'}",
-        "ingest.max_reject_share=0.5",  # a 13-row brand registry with one planted defect is 8% bad
-        "simulator.max_verdict_delay_days=1",
-        "simulator.report_rate=0.4",
-        "training.min_labels=10",
-        "scoring.flag_budget=50",
-        "scoring.maintenance_weekday=3",  # not one of the world's nights: OPTIMIZE/VACUUM are slow here
-    ]
-    conf = conf_for(root, *settings)
-    ctx = JobContext(conf)
-    simulate(
-        ctx,
-        out=conf.paths.landing,
-        listings=6_000,
-        days=len(NIGHTS),
-        seed=11,
-        start=START,
-        defect_rate=0.003,
-    )
-    run_night(ctx, NIGHTS[0])
-    # Great Expectations documents the first night; the others skip it to keep the suite short.
-    quick = JobContext(
-        conf_for(root, *settings, "ingest.great_expectations=false"), run_id=ctx.run_id
-    )
-    for night in NIGHTS[1:]:
-        run_night(quick, night)
-    return World(Path(conf.paths.landing), conf, quick)
+def world(night_world: World) -> World:
+    return night_world
 
 
 def _truth(spark: SparkSession, world: World, name: str) -> DataFrame:
@@ -140,6 +88,7 @@ def test_unreadable_file_is_quarantined_and_its_table_still_loads(world: World) 
 def test_the_night_trains_a_champion_with_its_metrics_and_artifacts(world: World) -> None:
     client = MlflowClient(world.conf.mlflow.tracking_uri)
     version = client.get_model_version_by_alias(world.conf.mlflow.model_name, "champion")
+    assert version.run_id is not None
     run = client.get_run(version.run_id)
     for metric in (
         "model_pr_auc",
@@ -175,28 +124,6 @@ def test_gold_tables_hold_scores_reasons_and_ring_leads(world: World) -> None:
         ).count()
         == 0
     )
-
-
-def test_score_killed_midway_then_rerun_equals_an_uninterrupted_night(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    before = {t: world.lake.read(t).where(F.col("score_date") == F.lit(LAST)) for t in GOLD}
-    expected = {t: frame.collect() for t, frame in before.items()}
-    original = Lakehouse.replace_date
-
-    def crash_after_listing_scores(self: Lakehouse, table: str, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if table == "gold.seller_risk":
-            raise RuntimeError("killed")
-        return original(self, table, *args, **kwargs)
-
-    monkeypatch.setattr(Lakehouse, "replace_date", crash_after_listing_scores)
-    with pytest.raises(RuntimeError, match="killed"):
-        score_night(world.ctx, LAST)
-    monkeypatch.setattr(Lakehouse, "replace_date", original)
-    score_night(world.ctx, LAST)
-    for table in GOLD:
-        after = world.lake.read(table).where(F.col("score_date") == F.lit(LAST))
-        assert sorted(map(repr, after.collect())) == sorted(map(repr, expected[table])), table
 
 
 def test_report_and_data_docs_are_written(world: World) -> None:
