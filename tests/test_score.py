@@ -4,6 +4,7 @@ run killed after its first gold write."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from features.scoring import (
 )
 from jobs.conf import Conf
 from jobs.context import JobContext
+from jobs.maintenance import maintain
 from jobs.score import GOLD, score_night
 from jobs.tables import Lakehouse
 from tests.conftest import conf_for
@@ -411,3 +413,16 @@ def test_ring_lead_risk_is_the_mean_of_its_scored_members(spark: SparkSession) -
     assert lead["risk"] == pytest.approx(0.7) and lead["max_member_risk"] == pytest.approx(0.9)
     assert (lead["ring_size"], lead["scored_members"], lead["brands_hit"]) == (3, 2, ["B1"])
     assert lead["shared_identifiers"] == [] and lead["lead_rank"] == 1
+
+
+def test_maintenance_z_orders_gold_scores_by_brand_and_keeps_every_row(
+    gold: Gold, spark: SparkSession
+) -> None:
+    maintain(gold.ctx, NIGHT)
+    assert {t: gold_rows(gold.lake, t) for t in GOLD} == gold.first
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{gold.lake.path('gold.listing_scores')}`")
+    optimize = history.where("operation = 'OPTIMIZE'").orderBy(F.desc("version")).first()
+    assert optimize is not None
+    assert json.loads(optimize["operationParameters"]["zOrderBy"]) == ["brand", "category"]
+    vacuumed = history.where(F.col("operation").startswith("VACUUM")).count()
+    assert vacuumed >= 1
