@@ -19,13 +19,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import networkx as nx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from mlflow import MlflowClient
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.arguments import add_night_argument
 from jobs.context import JobContext
+from jobs.ring_graph import ring_figure
 from jobs.runlog import RUN_LOG
 from training.tracking import champion_version, use_tracking
 
@@ -35,11 +36,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jobs.cli import iso_date
-
-    parser.add_argument(
-        "--date", type=iso_date, required=True, help="the night to report (YYYY-MM-DD)"
-    )
+    add_night_argument(parser, "the night to report")
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
@@ -171,26 +168,7 @@ def _read_or_empty(ctx: JobContext, table: str, schema: str) -> DataFrame:
 
 
 def _ring_picture(members: list[str], edges: list[tuple[str, str, list[str]]]) -> str:
-    graph = nx.Graph()
-    graph.add_nodes_from(members)
-    for src, dst, signals in edges:
-        graph.add_edge(src, dst, label=",".join(signals))
-    fig, ax = plt.subplots(figsize=(4, 3))
-    layout = nx.spring_layout(graph, seed=1)
-    nx.draw_networkx(
-        graph,
-        layout,
-        ax=ax,
-        node_size=300,
-        font_size=6,
-        node_color="#d9534f",
-        labels={m: m[:7] for m in members},
-    )
-    nx.draw_networkx_edge_labels(
-        graph, layout, ax=ax, edge_labels=nx.get_edge_attributes(graph, "label"), font_size=5
-    )
-    ax.set_axis_off()
-    return _png(fig)
+    return _png(ring_figure(members, edges))
 
 
 def _model(ctx: JobContext) -> dict[str, Any]:
