@@ -61,7 +61,7 @@ nightly: setup  ## run one night: make nightly DATE=YYYY-MM-DD [CONF=conf/local.
 	@test -n "$${DATE:-}" || { echo "usage: make nightly DATE=YYYY-MM-DD" >&2; exit 2; }
 	$(RADAR) nightly --conf $(CONF) --date $(DATE)
 
-BENCH_SIZES ?= 1000000,10000000
+BENCH_SIZES ?= 1000000,2000000,5000000,10000000
 bench: setup  ## simulator benchmarks at several sizes; updates BENCHMARKS.md
 	$(PY) -m jobs.bench --sizes $(BENCH_SIZES)
 
