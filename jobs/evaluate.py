@@ -180,8 +180,9 @@ def model_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
 
     listings = _truth(ctx, truth, "listings")
     scored = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
+    # listing_id lets ranking_metrics break score ties by a hash of the id, not by the label.
     labelled = scored.join(listings, "listing_id").select(
-        "score", F.col("is_counterfeit").cast("int").alias("label")
+        "listing_id", "score", F.col("is_counterfeit").cast("int").alias("label")
     )
     features = lake.read("features.listing_features").where(F.col("feature_date") == F.lit(night))
     rules = rules_score(features, ctx.conf.training.rules_max_price_to_reference).join(
@@ -190,7 +191,7 @@ def model_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
     return {
         "champion": ranking_metrics(labelled, top_share=0.01),
         "rules_baseline": ranking_metrics(
-            rules.select("score", F.col("is_counterfeit").cast("int").alias("label")),
+            rules.select("listing_id", "score", F.col("is_counterfeit").cast("int").alias("label")),
             top_share=0.01,
         ),
     }
@@ -209,22 +210,29 @@ def leads_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
 
 
 def lead_precision(leads: DataFrame, truth_sellers: DataFrame, *, top: int) -> dict[str, Any]:
+    """Of the `top` leads by lead_rank, how many are true rings (most members counterfeiters).
+
+    A world with fewer counterfeit rings than `top` caps the precision at rings / top, so the
+    ranks of the true leads are reported too: all true rings first is the best a ranking can do.
+    """
     ranked = (
-        leads.orderBy(F.desc("risk"), "ring_id")
+        leads.orderBy("lead_rank")
         .limit(top)
-        .select("ring_id", "risk", F.explode("member_sellers").alias("seller_id"))
+        .select("ring_id", "lead_rank", F.explode("member_sellers").alias("seller_id"))
     )
     per_lead = (
-        ranked.join(truth_sellers, "seller_id")
-        .groupBy("ring_id")
+        ranked.join(truth_sellers.select("seller_id", "is_counterfeit"), "seller_id")
+        .groupBy("ring_id", "lead_rank")
         .agg(F.avg(F.col("is_counterfeit").cast("double")).alias("fake_share"))
     )
     rows = per_lead.collect()  # bounded: at most `top` leads
-    true_leads = sum(1 for r in rows if r["fake_share"] > 0.5)
+    true_ranks = sorted(r["lead_rank"] for r in rows if r["fake_share"] > 0.5)
     return {
         "top": len(rows),
-        "true_rings": true_leads,
-        "precision": true_leads / len(rows) if rows else 0.0,
+        "true_rings": len(true_ranks),
+        "precision": len(true_ranks) / len(rows) if rows else 0.0,
+        "true_lead_ranks": true_ranks,
+        "true_rings_ranked_first": true_ranks == list(range(1, len(true_ranks) + 1)),
     }
 
 
