@@ -133,9 +133,7 @@ def test_jdbc_client_queries_the_thrift_server(night_world: World, thrift_server
 def test_gold_tables_read_with_a_non_spark_delta_reader(night_world: World, table: str) -> None:
     """delta-rs (the `deltalake` package) reads what Spark wrote, row for row."""
     lake = night_world.lake
-    arrow = DeltaTable(lake.path(table)).to_pyarrow_table(
-        filters=[("score_date", "=", LAST)]
-    )
+    arrow = DeltaTable(lake.path(table)).to_pyarrow_table(filters=[("score_date", "=", LAST)])
     spark_rows = lake.read(table).where(F.col("score_date") == F.lit(LAST))
     assert arrow.num_rows == spark_rows.count() > 0
     key = {"gold.listing_scores": "listing_id", "gold.seller_risk": "seller_id"}.get(
