@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -71,8 +72,9 @@ def build_spark(conf: Conf) -> SparkSession:
     settings = spark_settings(conf)
     if settings["spark.master"].startswith("local"):
         # Python workers run this interpreter (the project's venv), not whatever `python3` is
-        # first on the PATH: same version, same packages (pyarrow, pandas) as the driver.
-        settings.setdefault("spark.pyspark.python", sys.executable)
+        # first on the PATH: same version, same packages (pyarrow, pandas) as the driver. PySpark
+        # reads the worker interpreter from the environment when the context starts.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
