@@ -272,6 +272,21 @@ def load_conf(
     return _absolutise(conf)
 
 
+def overrides_under(root: Path) -> list[str]:
+    """`key=value` overrides that put every folder and store a run writes under `root` (landing,
+    lakehouse, reports, checkpoints, metastore, MLflow): an isolated world for a test or a
+    benchmark. Overrides given after these win."""
+    return [
+        f"paths.landing={root / 'landing'}",
+        f"paths.lakehouse={root / 'lakehouse'}",
+        f"paths.reports={root / 'reports'}",
+        f"paths.checkpoints={root / 'checkpoints'}",
+        f"paths.metastore={root / 'metastore'}",
+        f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}",
+        f"mlflow.artifact_root={root / 'mlartifacts'}",
+    ]
+
+
 def _read_yaml(path: Path) -> _Layer:
     if not path.is_file():
         raise ConfError(f"{path}: configuration file not found")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.conf import Conf, load_conf
+from jobs.conf import Conf, load_conf, overrides_under
 from jobs.session import build_spark
 from jobs.tables import Lakehouse
 
@@ -23,12 +23,7 @@ def conf_for(root: Path, *overrides: str) -> Conf:
     return load_conf(
         None,
         [
-            f"paths.landing={root / 'landing'}",
-            f"paths.lakehouse={root / 'lakehouse'}",
-            f"paths.reports={root / 'reports'}",
-            f"paths.checkpoints={root / 'checkpoints'}",
-            f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}",
-            f"mlflow.artifact_root={root / 'mlartifacts'}",
+            *overrides_under(root),
             "spark.master=local[2]",
             "spark.shuffle_partitions=2",
             "spark.driver_memory=3g",

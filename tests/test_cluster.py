@@ -19,7 +19,7 @@ from pyspark.find_spark_home import _find_spark_home
 from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
-from jobs.conf import load_conf
+from jobs.conf import load_conf, overrides_under
 from jobs.session import submit_arguments
 from tests.standalone import StandaloneCluster
 
@@ -67,16 +67,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _paths(root: Path) -> list[str]:
-    return [
-        f"paths.landing={root / 'landing'}",
-        f"paths.lakehouse={root / 'lakehouse'}",
-        f"paths.reports={root / 'reports'}",
-        f"paths.checkpoints={root / 'checkpoints'}",
-        f"paths.metastore={root / 'metastore'}",
-        f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}",
-        f"mlflow.artifact_root={root / 'mlartifacts'}",
-        f"paths.jar_cache={REPO / '.cache' / 'jars'}",
-    ]
+    return [*overrides_under(root), f"paths.jar_cache={REPO / '.cache' / 'jars'}"]
 
 
 def _radar(args: list[str], root: Path, *, master: str, submit_wheel: Path | None = None) -> None:

@@ -44,7 +44,7 @@ import yaml
 
 from jobs.bench import report
 from jobs.bench.measure import Measured, run_measured, run_radar
-from jobs.conf import PROJECT_ROOT, Conf, load_conf
+from jobs.conf import PROJECT_ROOT, Conf, load_conf, overrides_under
 from jobs.nightly import STEPS
 from jobs.simulator.world import WorldSpec
 
@@ -168,13 +168,7 @@ def bench_conf(root: Path, args: argparse.Namespace, *extra: str) -> tuple[Path,
     conf = load_conf(
         args.conf,
         [
-            f"paths.landing={root / 'landing'}",
-            f"paths.lakehouse={root / 'lakehouse'}",
-            f"paths.reports={root / 'reports'}",
-            f"paths.checkpoints={root / 'checkpoints'}",
-            f"paths.metastore={root / 'metastore'}",
-            f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}",
-            f"mlflow.artifact_root={root / 'mlartifacts'}",
+            *overrides_under(root),
             f"spark.master=local[{args.cores}]",
             "spark.log_level=ERROR",
             f"ingest.great_expectations={str(args.great_expectations).lower()}",
