@@ -19,7 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 from mlflow import MlflowClient
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -32,7 +32,6 @@ from training.tracking import champion_version, use_tracking
 
 HELP = "write the night's self-contained HTML report"
 log = logging.getLogger("radar.report")
-TEMPLATES = Path(__file__).parent / "templates"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,7 +133,8 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .collect()
         )
         html = (
-            Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+            # PackageLoader, not a file path: on a cluster the package is imported from the wheel (a zip)
+            Environment(loader=PackageLoader("jobs"), autoescape=select_autoescape())
             .get_template("report.html.j2")
             .render(
                 night=night.isoformat(),
