@@ -8,8 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+# The listing features that say a listing points at a brand (see names_a_brand).
+BRAND_REFERENCES = (
+    "brand_term_match",
+    "brand_fuzzy_match",
+    "counterfeit_keywords",
+    "image_of_confirmed_fake",
+)
+
+
+def names_a_brand() -> Column:
+    """True when a listing points at a brand in a way the features see: a registry brand or one
+    of its terms in its title or brand field (exact or misspelt), counterfeit wording ("replica",
+    "designer style"), or the image of a confirmed counterfeit.
+
+    A counterfeit imitates a brand, and brand owners file takedown notices only against listings
+    that point at theirs, so every label the model learns from is such a listing. A listing that
+    points at no brand (a ring seller's unbranded phone case) lies outside what the model has
+    ever seen, where its score says nothing; scoring gives it 0 (training/models.score)."""
+    return (
+        F.coalesce(F.col("brand_term_match"), F.lit(False))
+        | F.coalesce(F.col("brand_fuzzy_match"), F.lit(False))
+        | F.coalesce(F.col("counterfeit_keywords") > 0, F.lit(False))
+        | F.coalesce(F.col("image_of_confirmed_fake") > 0, F.lit(False))
+    )
 
 
 def with_brand_prices(listings: DataFrame, matches: DataFrame, registry: DataFrame) -> DataFrame:

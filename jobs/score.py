@@ -29,6 +29,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features import linkage
+from features.listings import BRAND_REFERENCES, names_a_brand
 from features.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
 from jobs.arguments import add_night_argument
 from jobs.conf import Conf
@@ -41,6 +42,7 @@ HELP = "score every active listing with the champion model; write the gold table
 log = logging.getLogger("radar.score")
 GOLD = ("gold.listing_scores", "gold.seller_risk", "gold.ring_leads")
 GOLD_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+NAMES_NO_BRAND = "names_no_brand"  # the reason of a listing outside the model's scope (score 0)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,12 +120,18 @@ def listing_scores(
 ) -> DataFrame:
     """gold.listing_scores rows of the night: score, reasons, flag, model name and version."""
     columns = [c for c in models.input_columns(model) if c in features.columns]
+    references = [c for c in BRAND_REFERENCES if c not in columns]
     scored = models.score(model, features).select(
-        "listing_id", "seller_id", "ring_id", "brand_canonical", "category", "score", *columns
-    )
+        "listing_id", "seller_id", "ring_id", "brand_canonical", "category", "score",
+        *columns, *references,
+    )  # fmt: skip
     return (
         scored.transform(
             reason_codes, reason_weights(model, columns), top=conf.scoring.reason_codes
+        )
+        .withColumn(
+            "reasons",
+            F.when(names_a_brand(), F.col("reasons")).otherwise(F.array(F.lit(NAMES_NO_BRAND))),
         )
         .transform(flag, threshold=conf.scoring.flag_threshold, budget=conf.scoring.flag_budget)
         .select(

@@ -166,6 +166,13 @@ def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
             for lid, sid, brand, cat, basic, ratio, term, mods in LISTINGS
         ],
         FEATURE_SCHEMA,
+    ).select(
+        "*",
+        # what else points at a brand (features.listings.names_a_brand): l07 names none but
+        # says "replica"; l05, l08 and l09 point at no brand at all
+        F.lit(False).alias("brand_fuzzy_match"),
+        (F.col("listing_id") == "l07").cast("int").alias("counterfeit_keywords"),
+        F.lit(0).alias("image_of_confirmed_fake"),
     )
     lake.replace_date("features.listing_features", features, date_column="feature_date", day=NIGHT)
     sellers = sorted({row[1] for row in LISTINGS} | set(RINGS) | {"s8"})
@@ -224,6 +231,11 @@ def test_every_active_listing_is_scored_by_the_champion_with_flags_and_reasons(
     assert all(r.split("=")[0] in FEATURES for r in scores["l01"]["reasons"])
     assert scores["l01"]["brand"] == "Lumora" and scores["l01"]["category"] == "bags"
     assert scores["l05"]["ring_id"] is None
+    # No label was ever drawn from a listing that points at no brand: it scores 0, and says why.
+    unbranded = {k for k, s in scores.items() if s["reasons"] == ["names_no_brand"]}
+    assert unbranded == {"l05", "l08", "l09"}
+    assert all(scores[k]["score"] == 0.0 for k in unbranded)
+    assert all(scores[k]["score"] > 0.0 for k in set(scores) - unbranded)
 
 
 def test_seller_risk_is_the_riskiest_listing_with_counts(gold: Gold) -> None:

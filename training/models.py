@@ -16,6 +16,8 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.listings import names_a_brand
+
 SCORE = "score"
 
 
@@ -79,9 +81,12 @@ def input_columns(model: PipelineModel) -> list[str]:
 
 def score(model: PipelineModel, features: DataFrame) -> DataFrame:
     """The features with `score` = P(counterfeit), in [0, 1] (the model's own columns too:
-    `probability`, `prediction`, ...; select what you need)."""
-    scored = model.transform(features)
-    return scored.withColumn(SCORE, vector_to_array(F.col("probability")).getItem(1))
+    `probability`, `prediction`, ...; select what you need). A listing that points at no brand
+    scores 0: no label was ever drawn from such listings (features.listings.names_a_brand)."""
+    probability = vector_to_array(F.col("probability")).getItem(1)
+    return model.transform(features).withColumn(
+        SCORE, F.when(names_a_brand(), probability).otherwise(F.lit(0.0))
+    )
 
 
 def importances(model: PipelineModel, columns: Sequence[str]) -> dict[str, float]:
