@@ -110,12 +110,27 @@ def reason_codes(scored: DataFrame, weights: ReasonWeights, *, top: int) -> Data
 
 
 def flag(scored: DataFrame, *, threshold: float, budget: int) -> DataFrame:
-    """flagged = score >= threshold and among the night's `budget` best scores (what reviewers
-    can handle; ties at the cut-off are all flagged). The cut-off is found with a top-k, not a
-    global sort."""
-    kth = scored.select("score").orderBy(F.desc("score")).limit(budget).agg(F.min("score")).first()
-    cutoff = max(threshold, float(kth[0])) if kth and kth[0] is not None else threshold
-    return scored.withColumn("flagged", F.coalesce(F.col("score") >= F.lit(cutoff), F.lit(False)))
+    """flagged = score >= threshold and among the night's `budget` best scores: what reviewers
+    can handle, never more. Equal scores (a tree model gives many listings the same one) are
+    ordered by a hash of the listing id, as the evaluation orders them, so exactly `budget` are
+    flagged and a re-run flags the same ones. The cut-off is found with a top-k, not a sort."""
+    order = F.xxhash64("listing_id")
+    # The budget-th listing: the lowest score of the top k, and among equals the highest hash.
+    kth = (
+        scored.select(F.col("score"), order.alias("_order"))
+        .orderBy(F.desc("score"), F.asc("_order"))
+        .limit(budget)
+        .agg(F.max(F.struct((-F.col("score")).alias("low"), F.col("_order"))).alias("kth"))
+        .first()
+    )
+    within_budget = F.lit(True)
+    if kth and kth["kth"] is not None:
+        low, last = -kth["kth"]["low"], kth["kth"]["_order"]
+        within_budget = (F.col("score") > F.lit(low)) | (
+            (F.col("score") == F.lit(low)) & (order <= F.lit(last))
+        )
+    flagged = (F.col("score") >= F.lit(threshold)) & within_budget
+    return scored.withColumn("flagged", F.coalesce(flagged, F.lit(False)))
 
 
 def seller_risk(listing_scores: DataFrame) -> DataFrame:
