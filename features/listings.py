@@ -33,7 +33,7 @@ def names_a_brand() -> Column:
         F.coalesce(F.col("brand_term_match"), F.lit(False))
         | F.coalesce(F.col("brand_fuzzy_match"), F.lit(False))
         | F.coalesce(F.col("counterfeit_keywords") > 0, F.lit(False))
-        | F.coalesce(F.col("image_of_confirmed_fake") > 0, F.lit(False))
+        | F.coalesce(F.col("image_of_confirmed_fake"), F.lit(False))
     )
 
 

@@ -172,7 +172,7 @@ def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
         # says "replica"; l05, l08 and l09 point at no brand at all
         F.lit(False).alias("brand_fuzzy_match"),
         (F.col("listing_id") == "l07").cast("int").alias("counterfeit_keywords"),
-        F.lit(0).alias("image_of_confirmed_fake"),
+        F.lit(False).alias("image_of_confirmed_fake"),
     )
     lake.replace_date("features.listing_features", features, date_column="feature_date", day=NIGHT)
     sellers = sorted({row[1] for row in LISTINGS} | set(RINGS) | {"s8"})
