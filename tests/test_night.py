@@ -105,15 +105,20 @@ def test_the_night_trains_a_champion_with_its_metrics_and_artifacts(world: World
 
 def test_gold_tables_hold_scores_reasons_and_ring_leads(world: World) -> None:
     scores = world.lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(LAST))
+    unbranded = F.array_contains("reasons", "names_no_brand")
     stats = scores.agg(
         F.min("score"),
         F.max("score"),
         F.sum(F.col("flagged").cast("int")),
-        F.min(F.size("reasons")),
+        F.min(F.when(~unbranded, F.size("reasons"))),
+        F.count(F.when(unbranded, 1)),
+        F.count(F.when(unbranded & ((F.col("score") != 0) | F.col("flagged")), 1)),
     ).first()
     assert stats is not None and 0.0 <= stats[0] <= stats[1] <= 1.0
     assert 0 < stats[2] <= world.conf.scoring.flag_budget
     assert stats[3] == world.conf.scoring.reason_codes
+    # Listings pointing at no brand (the world's unbranded goods) score 0 and are never flagged.
+    assert stats[4] > 0 and stats[5] == 0
     leads = world.lake.read("gold.ring_leads").where(F.col("score_date") == F.lit(LAST))
     assert leads.where(F.size("shared_identifiers") > 0).count() > 0
     # Raw IPs never reach gold: the evidence holds network prefixes only.
