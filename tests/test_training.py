@@ -283,8 +283,14 @@ def _synthetic_world(spark: SparkSession) -> tuple[DataFrame, DataFrame, int, fr
                     CANARY if after_notice else 0.0,
                 )
             )
+    # Every listing names its brand, exactly or misspelt (features.listings.names_a_brand).
+    brand_references = (
+        (~F.col("brand_term_match")).alias("brand_fuzzy_match"),
+        F.lit(0).alias("counterfeit_keywords"),
+        F.lit(False).alias("image_of_confirmed_fake"),
+    )
     return (
-        spark.createDataFrame(features, FEATURES),
+        spark.createDataFrame(features, FEATURES).select("*", *brand_references),
         spark.createDataFrame(notices, NOTICES).withColumn("_source_file", F.lit("synthetic")),
         late_rows,
         frozenset(gaps),
