@@ -11,14 +11,6 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-# The listing features that say a listing points at a brand (see names_a_brand).
-BRAND_REFERENCES = (
-    "brand_term_match",
-    "brand_fuzzy_match",
-    "counterfeit_keywords",
-    "image_of_confirmed_fake",
-)
-
 
 def names_a_brand() -> Column:
     """True when a listing points at a brand in a way the features see: a registry brand or one

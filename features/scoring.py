@@ -16,6 +16,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from training import models
+from training.evaluate import listing_order
 
 EVIDENCE_TYPE = (
     "array<struct<members:int,identifier_type:string,identifier:string,"
@@ -114,7 +115,7 @@ def flag(scored: DataFrame, *, threshold: float, budget: int) -> DataFrame:
     can handle, never more. Equal scores (a tree model gives many listings the same one) are
     ordered by a hash of the listing id, as the evaluation orders them, so exactly `budget` are
     flagged and a re-run flags the same ones. The cut-off is found with a top-k, not a sort."""
-    order = F.xxhash64("listing_id")
+    order = listing_order()
     # The budget-th listing: the lowest score of the top k, and among equals the highest hash.
     kth = (
         scored.select(F.col("score"), order.alias("_order"))

@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features import linkage
-from features.listings import BRAND_REFERENCES, names_a_brand
+from features.listings import names_a_brand
 from features.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
 from jobs.arguments import add_night_argument
 from jobs.conf import Conf
@@ -120,10 +120,9 @@ def listing_scores(
 ) -> DataFrame:
     """gold.listing_scores rows of the night: score, reasons, flag, model name and version."""
     columns = [c for c in models.input_columns(model) if c in features.columns]
-    references = [c for c in BRAND_REFERENCES if c not in columns]
     scored = models.score(model, features).select(
         "listing_id", "seller_id", "ring_id", "brand_canonical", "category", "score",
-        *columns, *references,
+        names_a_brand().alias("_names_a_brand"), *columns,
     )  # fmt: skip
     return (
         scored.transform(
@@ -131,7 +130,9 @@ def listing_scores(
         )
         .withColumn(
             "reasons",
-            F.when(names_a_brand(), F.col("reasons")).otherwise(F.array(F.lit(NAMES_NO_BRAND))),
+            F.when(F.col("_names_a_brand"), F.col("reasons")).otherwise(
+                F.array(F.lit(NAMES_NO_BRAND))
+            ),
         )
         .transform(flag, threshold=conf.scoring.flag_threshold, budget=conf.scoring.flag_budget)
         .select(

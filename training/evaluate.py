@@ -26,11 +26,17 @@ METRIC_NAMES = (
 )
 
 
+def listing_order() -> Column:
+    """The order of listings with equal scores, wherever scores are ranked (these metrics, the
+    review flags): a hash of the listing id, deterministic and independent of the label (listing
+    ids could be ordered by creation)."""
+    return F.xxhash64("listing_id")
+
+
 def _tie_break(scored: DataFrame) -> Column:
-    # Coarse scores (the rules baseline) tie a lot: order ties by a hash of the listing, which is
-    # deterministic and independent of the label (listing ids could be ordered by creation).
+    # Coarse scores (the rules baseline) tie a lot.
     if "listing_id" in scored.columns:
-        return F.xxhash64("listing_id").asc()
+        return listing_order().asc()
     return F.col("label").asc()  # no id: pessimistic, negatives first among ties
 
 
