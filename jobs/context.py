@@ -40,10 +40,15 @@ class JobContext:
 
         The body may fill in the record's row counts; a failure is recorded with its reason and
         re-raised, so the night stops and `nightly` later resumes from this step.
+
+        The step's Spark jobs carry its name as their job group (and a description with the date
+        and run), so the Spark UI, the history server and an event log show which step ran what.
         """
         entry = runlog.RunRecord(run_id=self.run_id, run_date=run_date, step=name)
         log.info("%s %s: started", name, run_date)
         started = time.monotonic()
+        context = self.spark.sparkContext
+        context.setJobGroup(name, f"{name} {run_date} (run {self.run_id})")
         runlog.record(self.lakehouse, entry)
         try:
             yield entry
@@ -58,3 +63,5 @@ class JobContext:
             entry.finished_at = datetime.utcnow()
             runlog.record(self.lakehouse, entry)
             log.info("%s %s: %s in %.1fs", name, run_date, entry.status, entry.seconds)
+            context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+            context.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]

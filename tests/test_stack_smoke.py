@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
 from jobs.conf import Conf
+from jobs.context import JobContext
 from jobs.jars import JarCacheError, cached_jars
 from jobs.tables import Lakehouse
 
@@ -88,3 +89,15 @@ def test_great_expectations_suite_on_a_spark_dataframe(spark: SparkSession) -> N
     result = batch.validate(failing)
     assert not result.success
     assert result.result["unexpected_count"] == 1
+
+
+def test_a_steps_spark_jobs_carry_its_name_as_their_job_group(
+    spark: SparkSession, conf: Conf
+) -> None:
+    ctx = JobContext(conf)
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup("features"))
+    with ctx.step("features", date(2026, 11, 2)):
+        spark.range(10).count()
+    assert set(tracker.getJobIdsForGroup("features")) - before  # the step's jobs, by its name
+    assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None  # cleared after it

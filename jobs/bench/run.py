@@ -163,8 +163,12 @@ def write_benchmarks(results: Result, out: Path, plot: str) -> None:
 # ---------------------------------------------------------------- conf and the run's facts
 
 
-def bench_conf(root: Path, args: argparse.Namespace, *extra: str) -> tuple[Path, Conf]:
-    """A conf with every path under `root` and the bench's Spark, written as YAML for children."""
+def bench_conf(
+    root: Path, args: argparse.Namespace, *extra: str, event_log: Path | None = None
+) -> tuple[Path, Conf]:
+    """A conf with every path under `root` and the bench's Spark, written as YAML for children.
+    With `event_log`, every Spark application of the children writes its event log there
+    (uncompressed JSON lines, read back by jobs/bench/stages.py)."""
     conf = load_conf(
         args.conf,
         [
@@ -176,6 +180,15 @@ def bench_conf(root: Path, args: argparse.Namespace, *extra: str) -> tuple[Path,
             *args.overrides,
         ],
     )
+    if event_log is not None:
+        event_log.mkdir(parents=True, exist_ok=True)  # Spark refuses a missing log folder
+        logging_on = {
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": event_log.as_uri(),
+            "spark.eventLog.compress": "false",
+        }
+        spark = conf.spark.model_copy(update={"extra": {**conf.spark.extra, **logging_on}})
+        conf = conf.model_copy(update={"spark": spark})
     root.mkdir(parents=True, exist_ok=True)
     path = root / "bench.yaml"
     path.write_text(yaml.safe_dump(conf.model_dump(mode="json"), sort_keys=False))
@@ -338,7 +351,9 @@ def champion_message(conf: Conf) -> str:
 def bench_size(size: int, root: Path, args: argparse.Namespace, model: Result | None) -> Result:
     """Simulate, run the first night, compare and score one size; its figures as a dict."""
     shutil.rmtree(root, ignore_errors=True)
-    conf_file, conf = bench_conf(root, args)
+    event_log = root.parent / "eventlogs" / root.name  # kept after the size's data is removed
+    shutil.rmtree(event_log, ignore_errors=True)
+    conf_file, conf = bench_conf(root, args, event_log=event_log)
     night, log = args.start, root / "log.txt"
     spec = WorldSpec(size, args.days, args.seed, night, {}, conf.simulator)
 
@@ -369,6 +384,7 @@ def bench_size(size: int, root: Path, args: argparse.Namespace, model: Result | 
         "sellers": spec.sellers,
         "days": args.days,
         "landing_mib": round(landing_bytes / 2**20, 1),
+        "event_logs": str(event_log),
         "simulate": simulated.as_dict(),
         "night": {**nightly.as_dict(), "steps": steps},
         "compare": compare,
