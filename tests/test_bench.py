@@ -300,3 +300,103 @@ def test_plot_is_written_as_a_png(tmp_path: Path) -> None:
     path = tmp_path / "docs" / "bench_seconds.png"
     report.write_plot(_results()["sizes"], path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- the event log
+
+
+def _job(job: int, stages: list[int], group: str | None) -> dict[str, Any]:
+    properties = {"spark.jobGroup.id": group} if group else {}
+    return {"Event": "SparkListenerJobStart", "Job ID": job, "Stage IDs": stages,
+            "Properties": properties}  # fmt: skip
+
+
+def _task(stage: int, run_ms: int, *, spill: int = 0, shuffle: int = 0) -> dict[str, Any]:
+    metrics = {"Executor Run Time": run_ms, "Executor CPU Time": run_ms * 500_000,
+               "JVM GC Time": run_ms // 10, "Memory Bytes Spilled": 2 * spill,
+               "Disk Bytes Spilled": spill,
+               "Shuffle Read Metrics": {"Remote Bytes Read": 0, "Local Bytes Read": shuffle},
+               "Shuffle Write Metrics": {"Shuffle Bytes Written": shuffle},
+               "Input Metrics": {"Bytes Read": 100}}  # fmt: skip
+    return {"Event": "SparkListenerTaskEnd", "Stage ID": stage, "Stage Attempt ID": 0,
+            "Task Metrics": metrics}  # fmt: skip
+
+
+def _stage_done(stage: int, start_ms: int, end_ms: int, tasks: int, details: str) -> dict[str, Any]:
+    info = {"Stage ID": stage, "Stage Attempt ID": 0, "Stage Name": "save at X.java:0",
+            "Number of Tasks": tasks, "Submission Time": start_ms, "Completion Time": end_ms,
+            "Details": details}  # fmt: skip
+    return {"Event": "SparkListenerStageCompleted", "Stage Info": info}
+
+
+def _write_log(folder: Path, events: list[dict[str, Any]], files: int = 1) -> None:
+    """A rolling log as Spark 4 writes it (eventlog_v2_APP/events_N_APP), split over `files`."""
+    import json
+
+    folder.mkdir(parents=True)
+    lines = [json.dumps(e, separators=(",", ":")) for e in events]
+    lines.insert(1, '{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart"}')
+    step = -(-len(lines) // files)
+    for n in range(files):
+        chunk = lines[n * step : (n + 1) * step]
+        (folder / f"events_{n + 1}_{folder.name[12:]}").write_text("\n".join(chunk) + "\n")
+
+
+def test_event_log_sums_each_steps_stages_tasks_and_skew(tmp_path: Path) -> None:
+    from jobs.bench import stages
+
+    night = [
+        _job(0, [0, 1], "ingest"),
+        *[_task(0, ms, spill=10, shuffle=5) for ms in (1000, 1000, 1000, 9000)],
+        _stage_done(0, 0, 10_000, 4, "o.a.s.sql.delta.commands.MergeIntoCommand.run"),
+        _task(1, 2000),
+        _stage_done(1, 8_000, 12_000, 1, "o.a.s.sql.delta.Snapshot.recordOperation"),
+        _job(1, [2, 1], "features"),  # stage 1 reused (skipped): stays with ingest
+        _task(2, 3000),
+        _task(2, 1000),
+        _stage_done(2, 20_000, 23_000, 2, "x.withThreadLocalCaptured(y)"),
+    ]
+    score = [_job(0, [0], "score"), _task(0, 500), _stage_done(0, 0, 500, 1, "")]
+    logs = tmp_path / "eventlogs"
+    _write_log(logs / "eventlog_v2_local-1000", night, files=2)
+    _write_log(logs / "eventlog_v2_local-2000", score)
+
+    found = stages.night_stages(logs)
+    assert set(found) == {"night", "score"}
+    ingest, features = found["night"]["ingest"], found["night"]["features"]
+    assert (ingest["stages"], ingest["tasks"]) == (2, 5)
+    assert ingest["busy_seconds"] == 12.0  # 0-10 s and 8-12 s overlap: 12 s, not 14
+    assert ingest["single_task_seconds"] == 4.0
+    assert ingest["task_seconds"] == 14.0  # 1 + 1 + 1 + 9 + 2
+    assert ingest["cpu_seconds"] == 7.0 and ingest["gc_seconds"] == 1.4
+    assert (ingest["spill_disk_bytes"], ingest["spill_memory_bytes"]) == (40, 80)
+    assert ingest["shuffle_write_bytes"] == 20 and ingest["input_bytes"] == 500
+    assert [s["kind"] for s in ingest["longest"]] == ["Delta MERGE", "Delta log replay"]
+    assert ingest["most_skewed"]["skew"] == 9.0  # 9 s over the median 1 s
+    assert ingest["most_skewed"]["longest_task_seconds"] == 9.0
+    assert features["stages"] == 1 and features["task_seconds"] == 4.0
+    assert features["longest"][0]["kind"] == "AQE query stage"
+    assert features["most_skewed"] is None  # two tasks are too few to call skew
+    assert found["score"]["score"]["task_seconds"] == 0.5
+
+
+def test_where_the_time_goes_divides_by_the_steps_own_seconds(tmp_path: Path) -> None:
+    from jobs.bench import stages
+
+    logs = tmp_path / "eventlogs"
+    _write_log(
+        logs / "eventlog_v2_local-1000",
+        [_job(0, [0], "ingest"), *[_task(0, ms) for ms in (1000, 1000, 1000, 8000)],
+         _stage_done(0, 0, 10_000, 4, "MergeIntoCommand")],
+    )  # fmt: skip
+    results = _results()
+    for size in results["sizes"]:
+        size["stages"] = stages.night_stages(logs)
+    section = report.render_section(results, None)
+    # 2,000 listings: ingest ran 60 s (40 x 1.5), a stage 10 s of it; 11 task-s over 60 s x 2
+    # cores = 9%; GC a tenth of each task: 1.1 of 11 s.
+    assert "| ingest | 60.0 | 1 | 4 | 10.0 | 50.0 | 0.0 | 11.0 | 9% | 50% | 10% |" in section
+    assert (
+        "ingest: Delta MERGE (stage 0) 10.0 s, 4 tasks, longest task 8.0 s, median 1.0 s" in section
+    )
+    assert "| 1,000 | 40.0 | 10.0 | 75% | 14% |" in section  # the logged steps only: ingest

@@ -110,6 +110,7 @@ def render_section(results: Result, plot: str | None) -> str:
     if sizes:
         parts += [*_scaling(sizes, run["cores"], plot), ""]
         parts += [*_targets(sizes, run["cores"]), ""]
+        parts += [*_where_time_goes(sizes, run["cores"]), ""]
         parts += [*_billion(sizes, run["cores"]), ""]
     parts.append(END)
     return "\n".join(parts) + "\n"
@@ -319,6 +320,93 @@ def _targets(sizes: list[Result], cores: int) -> list[str]:
         "Memory is judged on the Python driver's peak (what the driver collects); the JVM's peak "
         "follows its heap setting and Spark's caching, shown for reading.",
     ]
+
+
+def _where_time_goes(sizes: list[Result], cores: int) -> list[str]:
+    """The night's steps as Spark's event log saw them (jobs/bench/stages.py): how long stages
+    ran, how busy the cores were, spills, shuffle and the longest stage, at the largest size
+    logged; and the same night-wide at every size."""
+    logged = [s for s in sizes if (s.get("stages") or {}).get("night")]
+    if not logged:
+        return []
+    large = logged[-1]
+    seconds = {s["step"]: s["seconds"] or 0.0 for s in large["night"]["steps"]}
+    lines = [
+        f"### Where the time goes: Spark's event log, {large['listings']:,} listings",
+        "",
+        "Every step tags its Spark jobs with its name (the job group), so the event log "
+        "the bench keeps splits by step. *Stages running*: seconds during which at least one "
+        "stage ran; *driver alone*: the step's seconds minus that (planning, Delta commits and "
+        "log reads, Python); *cores busy*: task seconds over the step's seconds times "
+        f"{cores} cores; *1-task stages*: seconds during which a stage of one task ran, leaving "
+        "the other core idle. CPU and GC are shares of task run time (CPU well below 100% is "
+        "waiting on disk, shuffle fetches or locks).",
+        "",
+        "| step | seconds | stages | tasks | stages running s | driver alone s | 1-task stages s "
+        "| task s | cores busy | CPU | GC | spilled to disk | shuffle written | longest stage |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    night = large["stages"]["night"]
+    for step in [s for s in seconds if s in night]:
+        facts, wall = night[step], seconds[step]
+        longest = facts["longest"][0] if facts["longest"] else None
+        lines.append(
+            f"| {step} | {_n(wall, 1)} | {facts['stages']:,} | {facts['tasks']:,} | "
+            f"{_n(facts['busy_seconds'], 1)} | {_n(max(wall - facts['busy_seconds'], 0.0), 1)} | "
+            f"{_n(facts['single_task_seconds'], 1)} | {_n(facts['task_seconds'], 1)} | "
+            f"{_pct(ratio(facts['task_seconds'], wall * cores))} | "
+            f"{_pct(ratio(facts['cpu_seconds'], facts['task_seconds']))} | "
+            f"{_pct(ratio(facts['gc_seconds'], facts['task_seconds']))} | "
+            f"{_bytes(facts['spill_disk_bytes'])} | {_bytes(facts['shuffle_write_bytes'])} | "
+            f"{_stage(longest)} |"
+        )
+    skewed = [
+        (step, facts["most_skewed"])
+        for step, facts in night.items()
+        if facts["most_skewed"]
+        and facts["most_skewed"]["skew"] >= 2
+        and facts["most_skewed"]["longest_task_seconds"] >= 5
+    ]
+    lines += [
+        "",
+        "Skew (a stage whose longest task ran at least 5 s and twice its median): "
+        + ("; ".join(f"{step}: {_stage(stage)}" for step, stage in skewed) if skewed else "none."),
+        "",
+        "| listings | night steps s | stages running s | driver alone | cores busy | spilled "
+        "to disk | shuffle written | input read |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in logged:
+        steps = size["stages"]["night"]
+        wall = sum(s["seconds"] or 0.0 for s in size["night"]["steps"] if s["step"] in steps)
+        busy = sum(f["busy_seconds"] for f in steps.values())
+        lines.append(
+            f"| {size['listings']:,} | {_n(wall, 1)} | {_n(busy, 1)} | "
+            f"{_pct(ratio(max(wall - busy, 0.0), wall))} | "
+            f"{_pct(ratio(sum(f['task_seconds'] for f in steps.values()), wall * cores))} | "
+            f"{_bytes(sum(f['spill_disk_bytes'] for f in steps.values()))} | "
+            f"{_bytes(sum(f['shuffle_write_bytes'] for f in steps.values()))} | "
+            f"{_bytes(sum(f['input_bytes'] for f in steps.values()))} |"
+        )
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def _bytes(value: int) -> str:
+    return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
+
+
+def _stage(stage: Result | None) -> str:
+    if not stage:
+        return ""
+    return (
+        f"{stage['kind']} (stage {stage['stage']}) {stage['seconds']:.1f} s, {stage['tasks']} "
+        f"tasks, longest task {stage['longest_task_seconds']:.1f} s, median "
+        f"{stage['median_task_seconds']:.1f} s"
+    )
 
 
 def _billion(sizes: list[Result], cores: int) -> list[str]:

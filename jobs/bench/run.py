@@ -12,7 +12,9 @@ simulator scales them), in a work folder of its own, each command in a child pro
    notice, the fewest nights the time-split training needs): scoring throughput;
 4. `python -m jobs.bench.compare`: the night's inputs exported once to Parquet, then the seller
    aggregation in Spark vs DuckDB and connected components in Spark vs scipy, each checked to
-   agree; it also reads the night's and the score run's records from ops.run_log.
+   agree; it also reads the night's and the score run's records from ops.run_log;
+5. every Spark child writes its event log to WORK/eventlogs/nSIZE (kept after the size's data is
+   removed); jobs/bench/stages.py sums the night's stages per step (what limited each step).
 
 Then it rewrites its section of BENCHMARKS.md and the plot next to it (see jobs/bench/report.py),
 and exits 1 if any side-by-side check disagreed. Figures come only from this run's measurements.
@@ -20,6 +22,7 @@ and exits 1 if any side-by-side check disagreed. Figures come only from this run
     .venv/bin/python -m jobs.bench --sizes 1000000,2000000,5000000,10000000
     .venv/bin/python -m jobs.bench --sizes 20000,40000 --work /tmp/bench   # a quick try
     .venv/bin/python -m jobs.bench --render-only data/bench/results.json   # re-render a run
+      (it also sums the event logs of sizes whose results do not have them yet, and saves them)
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any
 import psutil
 import yaml
 
-from jobs.bench import report
+from jobs.bench import report, stages
 from jobs.bench.measure import Measured, run_measured, run_radar
 from jobs.conf import PROJECT_ROOT, Conf, load_conf, overrides_under
 from jobs.nightly import STEPS
@@ -119,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render_only:
         rendered: Result = json.loads(args.render_only.read_text())
+        if add_missing_stages(rendered):
+            args.render_only.write_text(json.dumps(rendered, indent=2, default=str))
         write_benchmarks(rendered, args.out, args.plot)
         return 0 if all_agree(rendered) else 1
     work = args.work.resolve()
@@ -142,6 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     write_benchmarks(results, args.out, args.plot)
     print(f"bench: {args.out} written; figures in {results_file}", flush=True)
     return 0 if all_agree(results) else 1
+
+
+def add_missing_stages(results: Result) -> bool:
+    """Sum the event logs of sizes run before the bench read them (a run of older bench code
+    whose logs are still in its work folder); True when anything was added."""
+    added = False
+    for size in results["sizes"]:
+        folder = Path(size.get("event_logs") or "")
+        if "stages" not in size and size.get("event_logs") and folder.is_dir():
+            size["stages"] = stages.night_stages(folder)
+            added = True
+    return added
 
 
 def all_agree(results: Result) -> bool:
@@ -379,6 +396,7 @@ def bench_size(size: int, root: Path, args: argparse.Namespace, model: Result | 
     compare = json.loads(compare_out.read_text())
     steps, score_step = split_records(compare.pop("records"))
     print("bench:   side by side done", flush=True)
+    logged = stages.night_stages(event_log)
     result = {
         "listings": size,
         "sellers": spec.sellers,
@@ -389,6 +407,7 @@ def bench_size(size: int, root: Path, args: argparse.Namespace, model: Result | 
         "night": {**nightly.as_dict(), "steps": steps},
         "compare": compare,
         "score": None if scored is None else {"measured": scored.as_dict(), "step": score_step},
+        "stages": logged,
     }
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
