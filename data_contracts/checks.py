@@ -34,7 +34,9 @@ def check_rows(
     `known_sellers` (one column `seller_id`) turns on the orphan rule for listings.
     """
     key = list(RAW_TABLES[table].key)
-    content = F.xxhash64(*[F.col(c) for c in rows.columns])
+    # Copies of a key are numbered in file order, then by content (the path left out, so the same
+    # landing read from another root numbers them the same).
+    content = F.xxhash64(*[F.col(c) for c in rows.columns if c != SOURCE_FILE])
     copy_number = F.row_number().over(Window.partitionBy(*key).orderBy(F.col(SOURCE_FILE), content))
     key_present = F.lit(True)
     for k in key:

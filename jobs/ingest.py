@@ -204,11 +204,24 @@ def _write_bronze(ctx: JobContext, table: str, valid: DataFrame, night: date) ->
     )
 
 
+def _landing_name(path: F.Column) -> F.Column:
+    """A raw file as the contract lays it out, `<table>/dt=<day>/<file>`, whatever root the
+    landing zone sits under: re-reading a moved or re-mounted landing (a new bucket, `s3://`
+    read as `s3a://`) names the same files, so the quarantine keeps one row per rejected row."""
+    name = F.regexp_extract(path, r"([^/]+/dt=[^/]+/[^/]+)$", 1)
+    return F.when(name != "", name).otherwise(path)
+
+
 def _row_id(frame: DataFrame) -> F.Column:
+    """A rejected row's identity: its file's landing name, its content (the file path aside) and
+    its copy number among identical rows."""
     content = F.to_json(
-        F.struct(*[F.col(c) for c in frame.columns if c not in (VIOLATIONS, "_copy")])
+        F.struct(*[F.col(c) for c in frame.columns if c not in (VIOLATIONS, "_copy", SOURCE_FILE)])
     )
-    return F.sha2(F.concat_ws("|", F.col(SOURCE_FILE), content, F.col("_copy").cast("string")), 256)
+    return F.sha2(
+        F.concat_ws("|", _landing_name(F.col(SOURCE_FILE)), content, F.col("_copy").cast("string")),
+        256,
+    )
 
 
 def _write_quarantine(ctx: JobContext, table: str, rejected: DataFrame, night: date) -> None:
@@ -225,7 +238,7 @@ def _quarantine_files(
     )
     for field in schema.fields:
         rows = rows.withColumn(field.name, F.lit(None).cast(field.dataType))
-    rows = rows.withColumn("_row_id", F.sha2(F.col(SOURCE_FILE), 256)).withColumn(
+    rows = rows.withColumn("_row_id", F.sha2(_landing_name(F.col(SOURCE_FILE)), 256)).withColumn(
         INGEST_DATE, F.lit(night)
     )
     _merge_quarantine(ctx, table, rows)

@@ -6,9 +6,9 @@ raw files works on its own copy. Each test ingests into lakehouses of its own un
 
 Bronze and quarantine rows carry no volatile column (no ingest timestamp, no run id): besides the
 raw columns they hold `_ingest_date` (the night), `_source_file` (the raw file's path) and, in
-quarantine, `_row_id` (a hash of the source file and the row). Lakehouses ingesting the same landing
-must therefore hold equal rows, whole; only a different landing path changes `_source_file` and
-`_row_id`.
+quarantine, `_row_id` (a hash of the file's `<table>/dt=<day>/<name>` and the row). Lakehouses
+ingesting the same landing must therefore hold equal rows, whole; a landing read from another
+root changes `_source_file` only.
 """
 
 from __future__ import annotations
@@ -165,6 +165,32 @@ def test_ingest_killed_midway_then_rerun_equals_an_uninterrupted_one(
             ignoreColumnOrder=True,
         )
     assert _reconciled_counts(again) == counts
+
+
+def test_a_moved_landing_read_again_adds_nothing_to_quarantine(
+    landing: Path, tmp_path: Path, session_root: Path
+) -> None:
+    first = _context(tmp_path / "lake", landing, session_root)
+    ingest(first, NIGHT_1)
+    counts = _reconciled_counts(first)
+
+    def row_ids(ctx: JobContext) -> dict[str, list[str]]:
+        return {  # bounded: a 2,000-listing world's rejected rows
+            table: sorted(
+                r[0] for r in ctx.lakehouse.read(f"quarantine.{table}").select("_row_id").collect()
+            )
+            for table in RAW_TABLES
+        }
+
+    before = row_ids(first)
+    moved = tmp_path / "mounted_elsewhere" / "landing"
+    shutil.copytree(landing, moved)
+    again = _context(tmp_path / "lake", moved, session_root)
+    ingest(again, NIGHT_1)  # the reconciliation fails if a rejected row went in twice
+
+    assert _reconciled_counts(again) == counts
+    assert row_ids(again) == before
+    assert all(before.values())  # every table had rejected rows to compare
 
 
 def _rewrite_day(
