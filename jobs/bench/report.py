@@ -119,10 +119,13 @@ def render_section(results: Result, plot: str | None) -> str:
 def _header(run: Result) -> list[str]:
     machine = run["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items())
+    # A run stopped before its last size has no end: its finished sizes still render.
+    finished = run.get("finished", "(stopped before its last size)")
+    after = f"{run['load_after']:.1f}" if "load_after" in run else "n/a"
     return [
-        f"Run {run['started']} to {run['finished']} (UTC). Machine: {machine['cpu']}, "
+        f"Run {run['started']} to {finished} (UTC). Machine: {machine['cpu']}, "
         f"{machine['cores']} cores, {machine['ram_gib']:.0f} GiB RAM, {machine['os']}; "
-        f"load average (1 min) {run['load_before']:.1f} at the start, {run['load_after']:.1f} at "
+        f"load average (1 min) {run['load_before']:.1f} at the start, {after} at "
         "the end (the machine is shared: other work ran alongside).",
         f"Versions: {versions}.",
         "",
