@@ -11,6 +11,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from jobs.conf import Conf
@@ -31,6 +32,18 @@ def test_delta_write_merge_read_and_time_travel(spark: SparkSession, lakehouse: 
     )
     assertDataFrameEqual(lakehouse.read("bronze.smoke", version=1), first)
     assert spark.table("bronze.smoke").count() == 3  # registered in the catalog by name
+
+
+def test_merge_into_one_date_partition_is_written_by_every_task(
+    spark: SparkSession, lakehouse: Lakehouse
+) -> None:
+    # A night's rows all carry one date: Delta's default repartitioning by the partition column
+    # would send them all to one task and one file.
+    night = spark.range(400).withColumn("_ingest_date", F.lit(date(2026, 11, 2))).repartition(4)
+    lakehouse.merge("bronze.one_night", night, keys=["id"], partition_by=["_ingest_date"])
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{lakehouse.path('bronze.one_night')}`").first()
+    assert detail is not None and detail["numFiles"] == 4
+    assert lakehouse.read("bronze.one_night").count() == 400
 
 
 def test_replace_date_twice_leaves_one_copy(spark: SparkSession, lakehouse: Lakehouse) -> None:
