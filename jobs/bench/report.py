@@ -376,7 +376,7 @@ def _where_time_goes(sizes: list[Result], cores: int) -> list[str]:
         + ("; ".join(f"{step}: {_stage(stage)}" for step, stage in skewed) if skewed else "none."),
         "",
         "| listings | night steps s | stages running s | driver alone | cores busy | spilled "
-        "to disk | shuffle written | input read |",
+        "to disk | shuffle written | input read (files and cached blocks) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in logged:
