@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from jobs.bench.stages import SKEW_MIN_TASK_SECONDS, SKEW_RATIO
+
 BEGIN = "<!-- bench:begin (written by `make bench`, jobs/bench; replaced by the next run) -->"
 END = "<!-- bench:end -->"
 TITLE = "## Nightly benchmark: the first night at scale, side by side with single-node tools"
@@ -363,16 +365,11 @@ def _where_time_goes(sizes: list[Result], cores: int) -> list[str]:
             f"{_bytes(facts['spill_disk_bytes'])} | {_bytes(facts['shuffle_write_bytes'])} | "
             f"{_stage(longest)} |"
         )
-    skewed = [
-        (step, facts["most_skewed"])
-        for step, facts in night.items()
-        if facts["most_skewed"]
-        and facts["most_skewed"]["skew"] >= 2
-        and facts["most_skewed"]["longest_task_seconds"] >= 5
-    ]
+    skewed = [(step, stage) for step, facts in night.items() for stage in facts["skewed"]]
     lines += [
         "",
-        "Skew (a stage whose longest task ran at least 5 s and twice its median): "
+        f"Skew (every stage whose longest task ran at least {SKEW_MIN_TASK_SECONDS:.0f} s and "
+        f"{SKEW_RATIO:.0f} times its median): "
         + ("; ".join(f"{step}: {_stage(stage)}" for step, stage in skewed) if skewed else "none."),
         "",
         "| listings | night steps s | stages running s | driver alone | cores busy | spilled "

@@ -9,7 +9,8 @@ time, CPU, GC, spills, shuffle, input) this module sums, per step:
   Delta log commits, Python): the step's seconds minus that;
 - task seconds against the cores the step held: how busy the cores were;
 - CPU over run time (low means waiting on I/O or locks), GC, spills, shuffle and input bytes;
-- the longest stages and the worst skew (longest task over the median task of a stage).
+- the longest stages, and every skewed stage: one whose longest task ran at least
+  SKEW_MIN_TASK_SECONDS and SKEW_RATIO times its median task.
 
 These are the figures the Spark UI shows stage by stage, summed where the question is "what
 limits this step". The log is read line by line, skipping the events not needed (plan updates
@@ -24,6 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+SKEW_MIN_TASK_SECONDS = 5.0  # a shorter straggler costs little, whatever its ratio
+SKEW_RATIO = 2.0
 
 _WANTED = (
     '{"Event":"SparkListenerJobStart"',
@@ -174,7 +178,15 @@ def summarise(stages: list[Stage], top: int = 3) -> dict[str, Any]:
     task_ms = [ms for s in stages for ms in s.task_ms]
     run_s = sum(task_ms) / 1000
     longest = sorted(stages, key=lambda s: s.seconds, reverse=True)[:top]
-    skewed = max(stages, key=lambda s: (s.skew, s.seconds), default=None)
+    skewed = sorted(
+        (
+            s
+            for s in stages
+            if s.skew >= SKEW_RATIO and max(s.task_ms) / 1000 >= SKEW_MIN_TASK_SECONDS
+        ),
+        key=lambda s: s.skew,
+        reverse=True,
+    )
     return {
         "stages": len(stages),
         "tasks": len(task_ms),
@@ -189,7 +201,7 @@ def summarise(stages: list[Stage], top: int = 3) -> dict[str, Any]:
         "shuffle_write_bytes": sum(s.shuffle_write for s in stages),
         "input_bytes": sum(s.input_bytes for s in stages),
         "longest": [_stage_facts(s) for s in longest],
-        "most_skewed": None if skewed is None or skewed.skew <= 1.0 else _stage_facts(skewed),
+        "skewed": [_stage_facts(s) for s in skewed],
     }
 
 
