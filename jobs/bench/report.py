@@ -86,6 +86,14 @@ def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}x"
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def _bytes(value: int) -> str:
+    return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
+
+
 def _gib(measured: Result | None) -> str:
     if not measured:
         return "n/a"
@@ -389,14 +397,6 @@ def _where_time_goes(sizes: list[Result], cores: int) -> list[str]:
             f"{_bytes(sum(f['input_bytes'] for f in steps.values()))} |"
         )
     return lines
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f}%"
-
-
-def _bytes(value: int) -> str:
-    return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
 
 
 def _stage(stage: Result | None) -> str:
