@@ -154,9 +154,9 @@ def add_missing_stages(results: Result) -> bool:
     whose logs are still in its work folder); True when anything was added."""
     added = False
     for size in results["sizes"]:
-        folder = Path(size.get("event_logs") or "")
-        if "stages" not in size and size.get("event_logs") and folder.is_dir():
-            size["stages"] = stages.night_stages(folder)
+        logs = size.get("event_logs")
+        if "stages" not in size and logs and Path(logs).is_dir():
+            size["stages"] = stages.night_stages(Path(logs))
             added = True
     return added
 

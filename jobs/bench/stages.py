@@ -73,11 +73,20 @@ class Stage:
         return (self.finished_ms - self.started_ms) / 1000
 
     @property
+    def longest_task_seconds(self) -> float:
+        return max(self.task_ms, default=0) / 1000
+
+    @property
+    def median_task_seconds(self) -> float:
+        return statistics.median(self.task_ms) / 1000 if self.task_ms else 0.0
+
+    @property
     def skew(self) -> float:
         """Longest task over the median task (1.0 when even or too few tasks to say)."""
-        if len(self.task_ms) < 4 or statistics.median(self.task_ms) <= 0:
+        median = self.median_task_seconds
+        if len(self.task_ms) < 4 or median <= 0:
             return 1.0
-        return max(self.task_ms) / statistics.median(self.task_ms)
+        return self.longest_task_seconds / median
 
 
 def stage_kind(name: str, details: str) -> str:
@@ -182,7 +191,7 @@ def summarise(stages: list[Stage], top: int = 3) -> dict[str, Any]:
         (
             s
             for s in stages
-            if s.skew >= SKEW_RATIO and max(s.task_ms) / 1000 >= SKEW_MIN_TASK_SECONDS
+            if s.skew >= SKEW_RATIO and s.longest_task_seconds >= SKEW_MIN_TASK_SECONDS
         ),
         key=lambda s: s.skew,
         reverse=True,
@@ -211,10 +220,8 @@ def _stage_facts(stage: Stage) -> dict[str, Any]:
         "kind": stage.kind,
         "seconds": round(stage.seconds, 3),
         "tasks": stage.tasks,
-        "longest_task_seconds": round(max(stage.task_ms, default=0) / 1000, 3),
-        "median_task_seconds": round(statistics.median(stage.task_ms) / 1000, 3)
-        if stage.task_ms
-        else 0.0,
+        "longest_task_seconds": round(stage.longest_task_seconds, 3),
+        "median_task_seconds": round(stage.median_task_seconds, 3),
         "skew": round(stage.skew, 2),
     }
 
