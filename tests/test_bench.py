@@ -388,7 +388,8 @@ def test_where_the_time_goes_divides_by_the_steps_own_seconds(tmp_path: Path) ->
     _write_log(
         logs / "eventlog_v2_local-1000",
         [_job(0, [0], "ingest"), *[_task(0, ms) for ms in (1000, 1000, 1000, 8000)],
-         _stage_done(0, 0, 10_000, 4, "MergeIntoCommand")],
+         _stage_done(0, 0, 10_000, 4, "MergeIntoCommand"),
+         _job(1, [1], None), _task(1, 5000), _stage_done(1, 20_000, 25_000, 1, "")],
     )  # fmt: skip
     results = _results()
     for size in results["sizes"]:
@@ -400,4 +401,5 @@ def test_where_the_time_goes_divides_by_the_steps_own_seconds(tmp_path: Path) ->
     assert (
         "ingest: Delta MERGE (stage 0) 10.0 s, 4 tasks, longest task 8.0 s, median 1.0 s" in section
     )
-    assert "| 1,000 | 40.0 | 10.0 | 75% | 14% |" in section  # the logged steps only: ingest
+    # The night-wide row: the logged steps only (ingest); the untagged job's 5 s are no step's.
+    assert "| 1,000 | 40.0 | 10.0 | 75% | 14% |" in section

@@ -385,8 +385,11 @@ def _where_time_goes(sizes: list[Result], cores: int) -> list[str]:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in logged:
-        steps = size["stages"]["night"]
-        wall = sum(s["seconds"] or 0.0 for s in size["night"]["steps"] if s["step"] in steps)
+        # The night's steps that both ops.run_log and the event log know (jobs started outside
+        # any step, such as the session's start, have no step seconds to divide by).
+        wall_of = {s["step"]: s["seconds"] or 0.0 for s in size["night"]["steps"]}
+        steps = {k: f for k, f in size["stages"]["night"].items() if k in wall_of}
+        wall = sum(wall_of[k] for k in steps)
         busy = sum(f["busy_seconds"] for f in steps.values())
         lines.append(
             f"| {size['listings']:,} | {_n(wall, 1)} | {_n(busy, 1)} | "
