@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
+from data_contracts.schemas import INGEST_DATE
 from jobs.conf import Conf
 from jobs.context import JobContext
 from jobs.jars import JarCacheError, cached_jars
@@ -39,8 +40,8 @@ def test_merge_into_one_date_partition_is_written_by_every_task(
 ) -> None:
     # A night's rows all carry one date: Delta's default repartitioning by the partition column
     # would send them all to one task and one file.
-    night = spark.range(400).withColumn("_ingest_date", F.lit(date(2026, 11, 2))).repartition(4)
-    lakehouse.merge("bronze.one_night", night, keys=["id"], partition_by=["_ingest_date"])
+    night = spark.range(400).withColumn(INGEST_DATE, F.lit(date(2026, 11, 2))).repartition(4)
+    lakehouse.merge("bronze.one_night", night, keys=["id"], partition_by=[INGEST_DATE])
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{lakehouse.path('bronze.one_night')}`").first()
     assert detail is not None and detail["numFiles"] == 4
     assert lakehouse.read("bronze.one_night").count() == 400
