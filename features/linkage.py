@@ -10,9 +10,11 @@ hundreds of honest sellers. So:
    above `hub_degree_cap` an identifier is a hub and links no one (reported, top hubs by degree);
 2. each remaining identifier weighs its type's weight times its rarity (1 up to `rare_degree`
    sellers, then decaying like an IDF to 0 at the cap);
-3. a pair of sellers that share identifiers scores the sum over identifier types of the best
-   weight of that type (two types are two independent pieces of evidence); the pair links when
-   the score reaches `min_link_score`: one strong signal, or several weaker ones, never one IP;
+3. a pair of sellers that share identifiers scores the sum over identifier types of the
+   evidence of that type: its best identifier, plus each further one at `repeat_decay` times
+   the one before (two types are two independent pieces of evidence; more photos of one type
+   are corroboration, not independence); the pair links when the score reaches
+   `min_link_score`: one strong signal, or several weaker ones, never one IP;
 4. rings are the connected components of the links; a component larger than `max_ring_size` is
    split by label propagation rather than reported as one ring.
 
@@ -85,28 +87,28 @@ def usable_identifiers(identifiers: DataFrame, *, cap: int, salt_buckets: int) -
     return salted.join(usable, ["identifier_type", "identifier", "_salt"]).drop("_salt")
 
 
-def pair_evidence(
+def type_evidence(
     identifiers: DataFrame,
     *,
     cap: int,
     rare_degree: int,
-    type_weights: Mapping[str, float],
+    repeat_decay: float,
     salt_buckets: int = 8,
 ) -> DataFrame:
-    """(src_seller_id, dst_seller_id, weight, signal_types, shared_identifiers) for every pair of
-    sellers sharing at least one identifier under the cap (src < dst).
+    """(src_seller_id, dst_seller_id, identifier_type, evidence, shared) for every pair of sellers
+    sharing identifiers of a type under the cap (src < dst): `evidence` is the rarity of the
+    shared identifiers of that type before the type's weight, `shared` how many they are.
 
     Pairs come only from identifiers with degree <= cap, so one identifier yields at most
-    cap*(cap-1)/2 pairs, never n^2 for a hub of n sellers. Per identifier type a pair counts its
-    best (rarest, hence strongest) shared identifier of that type; distinct types add up as
-    independent evidence."""
-    weights = F.create_map(
-        *[x for t, w in sorted(type_weights.items()) for x in (F.lit(t), F.lit(w))]
-    )
+    cap*(cap-1)/2 pairs, never n^2 for a hub of n sellers. Within a type the best (rarest, hence
+    strongest) shared identifier counts fully and each further one `repeat_decay` times the one
+    before (see `_repeated`): four photos that only these two accounts use say more than one,
+    but they are not four independent witnesses (one operator photographs one batch), so a
+    type's evidence stays below 1/(1 - repeat_decay), and a weak type alone never reaches the
+    link threshold however often it repeats. repeat_decay = 0 is the old rule: only the best
+    identifier of each type counts."""
     usable = usable_identifiers(identifiers, cap=cap, salt_buckets=salt_buckets).withColumn(
-        "evidence",
-        F.coalesce(F.element_at(weights, F.col("identifier_type")), F.lit(0.0))
-        * rarity(F.col("degree"), rare_degree=rare_degree, cap=cap),
+        "evidence", rarity(F.col("degree"), rare_degree=rare_degree, cap=cap)
     )
     left, right = usable.alias("a"), usable.alias("b")
     pairs = left.join(
@@ -120,14 +122,55 @@ def pair_evidence(
         F.col("a.identifier_type").alias("identifier_type"),
         F.col("a.evidence").alias("evidence"),
     )
-    per_type = pairs.groupBy("src_seller_id", "dst_seller_id", "identifier_type").agg(
-        F.max("evidence").alias("evidence"), F.count(F.lit(1)).alias("shared")
+    return pairs.groupBy("src_seller_id", "dst_seller_id", "identifier_type").agg(
+        _repeated(F.collect_list("evidence"), repeat_decay).alias("evidence"),
+        F.count(F.lit(1)).cast("int").alias("shared"),
     )
+
+
+def weighted_evidence(per_type: DataFrame, type_weights: Mapping[str, float]) -> DataFrame:
+    """(src_seller_id, dst_seller_id, weight, signal_types, shared_identifiers): each type's
+    evidence times its weight (a type without one weighs 0), summed over the types a pair
+    shares, as independent pieces of evidence."""
+    weights = F.create_map(
+        *[x for t, w in sorted(type_weights.items()) for x in (F.lit(t), F.lit(float(w)))]
+    )
+    weighted = F.coalesce(F.element_at(weights, F.col("identifier_type")), F.lit(0.0))
     return per_type.groupBy("src_seller_id", "dst_seller_id").agg(
-        F.sum("evidence").alias("weight"),
+        F.sum(weighted * F.col("evidence")).alias("weight"),
         F.sort_array(F.collect_list("identifier_type")).alias("signal_types"),
         F.sum("shared").cast("int").alias("shared_identifiers"),
     )
+
+
+def pair_evidence(
+    identifiers: DataFrame,
+    *,
+    cap: int,
+    rare_degree: int,
+    type_weights: Mapping[str, float],
+    repeat_decay: float,
+    salt_buckets: int = 8,
+) -> DataFrame:
+    """(src_seller_id, dst_seller_id, weight, signal_types, shared_identifiers) for every pair of
+    sellers sharing at least one identifier under the cap (src < dst): `type_evidence` weighed
+    by `type_weights` (`weighted_evidence`)."""
+    per_type = type_evidence(
+        identifiers,
+        cap=cap,
+        rare_degree=rare_degree,
+        repeat_decay=repeat_decay,
+        salt_buckets=salt_buckets,
+    )
+    return weighted_evidence(per_type, type_weights)
+
+
+def _repeated(evidence: Column, decay: float) -> Column:
+    """The evidence of several shared identifiers of one type: sorted strongest first, the k-th
+    (from 0) weighs decay^k. The array holds one pair's identifiers of one type: a handful."""
+    ranked = F.sort_array(evidence, asc=False)
+    discounted = F.transform(ranked, lambda x, k: x * F.pow(F.lit(float(decay)), k))
+    return F.aggregate(discounted, F.lit(0.0), lambda total, x: total + x)
 
 
 def links(evidence: DataFrame, min_link_score: float) -> DataFrame:
@@ -279,15 +322,47 @@ def ring_lineage(clusters: DataFrame, previous: DataFrame | None) -> DataFrame:
     return linked.unionByName(new)
 
 
+def ring_first_nights(clusters: DataFrame, previous: DataFrame | None, night: date) -> DataFrame:
+    """(ring_id, ring_first_night): the night each of tonight's rings was first seen.
+
+    The first night is state carried from night to night, so a ring's age costs one join with
+    last night's clusters, not a scan of every past night. A ring inherits the earliest first
+    night of the previous rings its members came from (a merge is as old as its oldest part; a
+    split keeps its parent's age: the operator has been known that long); a ring none of whose
+    members was in a ring last night is first seen tonight. `clusters`: (seller_id, ring_id) of
+    the night; `previous`: (seller_id, ring_first_night) of the previous night, or None."""
+    rings_tonight = clusters.select("ring_id").distinct()
+    if previous is None:
+        return rings_tonight.withColumn("ring_first_night", F.lit(night))
+    inherited = (
+        clusters.join(previous.select("seller_id", "ring_first_night"), "seller_id")
+        .groupBy("ring_id")
+        .agg(F.min("ring_first_night").alias("_inherited"))
+    )
+    return rings_tonight.join(inherited, "ring_id", "left").select(
+        "ring_id", F.coalesce("_inherited", F.lit(night)).alias("ring_first_night")
+    )
+
+
 def ring_features(
     clusters: DataFrame,
     edges: DataFrame,
     *,
-    confirmed_sellers: DataFrame,
+    takedowns: DataFrame,
     active_listings: DataFrame,
+    first_nights: DataFrame,
+    night: date,
 ) -> DataFrame:
-    """Per ring: size, the signal types that link it, share of members already confirmed as
-    counterfeiters (by verdicts known on the night), and its active listings in total."""
+    """Per ring: its size, the signal types that link it, its active listings, its age and its
+    record: confirmed takedowns over all its members, members with at least one, and their share.
+
+    The record is what makes a ring evidence: a new account linked tonight to a ring with
+    confirmed takedowns inherits them on its first night, before any brand has reported it.
+    `takedowns`: (seller_id, confirmed_takedowns) from verdicts known by the night only
+    (features.sellers.takedown_history), so the record never looks ahead. A member's own
+    takedowns count here (seller and ring level); features.listings.without_own_verdict takes a
+    listing's own verdict back out before the listing sees the record.
+    `first_nights`: (ring_id, ring_first_night) from ring_first_nights."""
     members = clusters.select("seller_id", "ring_id")
     src_ring = members.withColumnRenamed("seller_id", "src_seller_id")
     signals = (
@@ -296,16 +371,58 @@ def ring_features(
         .groupBy("ring_id")
         .agg(F.sort_array(F.collect_set("signal")).alias("ring_signal_types"))
     )
-    confirmed = confirmed_sellers.select("seller_id").distinct().withColumn("confirmed", F.lit(1))
+    confirmed = F.coalesce(F.col("confirmed_takedowns"), F.lit(0))
     listings = active_listings.groupBy("seller_id").agg(F.count(F.lit(1)).alias("listings"))
     return (
-        members.join(confirmed, "seller_id", "left")
+        members.join(takedowns.select("seller_id", "confirmed_takedowns"), "seller_id", "left")
         .join(listings, "seller_id", "left")
         .groupBy("ring_id")
         .agg(
             F.count(F.lit(1)).cast("int").alias("ring_size"),
-            F.avg(F.coalesce("confirmed", F.lit(0))).alias("ring_confirmed_share"),
+            F.avg((confirmed > 0).cast("double")).alias("ring_confirmed_share"),
+            F.sum(confirmed).cast("int").alias("ring_confirmed_takedowns"),
+            F.sum((confirmed > 0).cast("int")).cast("int").alias("ring_confirmed_sellers"),
             F.sum(F.coalesce("listings", F.lit(0))).cast("long").alias("ring_listings"),
         )
         .join(signals, "ring_id", "left")
+        .join(first_nights, "ring_id", "left")
+        .withColumn(
+            "ring_age_days", F.datediff(F.lit(night), F.col("ring_first_night")).cast("int")
+        )
+    )
+
+
+def member_links(clusters: DataFrame, edges: DataFrame) -> DataFrame:
+    """(seller_id, link_strength, link_evidence) for every ring member: the weight of its
+    strongest link to another member of its ring, and the summed weight of all its links inside
+    the ring. How firmly the account belongs to the ring whose record it inherits: one shared
+    payee (1.0) is just enough to link, a payee and a phone shared with one member is more, links
+    to five members more still. Links that cross rings (a component split by label propagation)
+    are not membership evidence and are left out; a member without a link inside gets 0."""
+    members = clusters.select("seller_id", "ring_id")
+    both_ways = edges.select(
+        F.col("src_seller_id").alias("seller_id"), F.col("dst_seller_id").alias("other"), "weight"
+    ).unionByName(
+        edges.select(
+            F.col("dst_seller_id").alias("seller_id"),
+            F.col("src_seller_id").alias("other"),
+            "weight",
+        )
+    )
+    inside = (
+        both_ways.join(members, "seller_id")
+        .join(
+            members.select(
+                F.col("seller_id").alias("other"), F.col("ring_id").alias("_other_ring")
+            ),
+            "other",
+        )
+        .where(F.col("ring_id") == F.col("_other_ring"))
+        .groupBy("seller_id")
+        .agg(F.max("weight").alias("link_strength"), F.sum("weight").alias("link_evidence"))
+    )
+    return members.join(inside, "seller_id", "left").select(
+        "seller_id",
+        F.coalesce("link_strength", F.lit(0.0)).alias("link_strength"),
+        F.coalesce("link_evidence", F.lit(0.0)).alias("link_evidence"),
     )

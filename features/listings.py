@@ -108,3 +108,59 @@ def with_image_reuse(
         )
         .drop("_image_sellers", "_confirmed_with_image", "_self_confirmed")
     )
+
+
+def without_own_verdict(listings: DataFrame, verdicts: DataFrame) -> DataFrame:
+    """The seller's and the ring's record as a listing may see it: without its own verdict.
+
+    The leakage rule: a listing's features never count that listing's own verdict, because that
+    verdict is the label the model learns (a confirmed listing would otherwise carry "one
+    confirmed takedown" as its own tell, and the model would learn to recognise labels, not
+    fakes). At the seller and ring level every verdict known by the night counts, the other
+    listings' included: a seller or ring caught before is likely caught again. So per listing:
+    `seller_confirmed_takedowns`, `seller_rejected_takedowns` and `ring_confirmed_takedowns` lose
+    the listing's own confirmed or rejected notices; `ring_confirmed_sellers` loses its seller
+    when this listing holds all of the seller's confirmed takedowns, and `ring_confirmed_share`
+    is recomputed from it. (image_of_confirmed_fake applies the same rule in with_image_reuse.)
+
+    `listings`: listing rows carrying those seller and ring columns (0 when unlinked);
+    `verdicts`: one row per notice with its verdict known by the night (labels.verdicts_known).
+    """
+    own = verdicts.groupBy("listing_id").agg(
+        F.sum((F.col("verdict") == "confirmed").cast("int")).alias("_own_confirmed"),
+        F.sum((F.col("verdict") == "rejected").cast("int")).alias("_own_rejected"),
+    )
+    own_confirmed = F.coalesce(F.col("_own_confirmed"), F.lit(0))
+    own_rejected = F.coalesce(F.col("_own_rejected"), F.lit(0))
+    in_ring = F.col("ring_size") > 0
+    ring_own_confirmed = F.when(in_ring, own_confirmed).otherwise(F.lit(0))
+    # The seller counts among the ring's confirmed sellers only through this listing.
+    seller_only_through_it = (
+        in_ring & (own_confirmed > 0) & (F.col("seller_confirmed_takedowns") == own_confirmed)
+    )
+    ring_confirmed_sellers = (
+        F.col("ring_confirmed_sellers") - seller_only_through_it.cast("int")
+    ).cast("int")
+    return (
+        listings.join(own, "listing_id", "left")
+        .withColumn("ring_confirmed_sellers", ring_confirmed_sellers)
+        .withColumn(
+            "ring_confirmed_share",
+            F.when(
+                F.col("ring_size") > 0, F.col("ring_confirmed_sellers") / F.col("ring_size")
+            ).otherwise(F.lit(0.0)),
+        )
+        .withColumn(
+            "ring_confirmed_takedowns",
+            (F.col("ring_confirmed_takedowns") - ring_own_confirmed).cast("int"),
+        )
+        .withColumn(
+            "seller_confirmed_takedowns",
+            (F.col("seller_confirmed_takedowns") - own_confirmed).cast("int"),
+        )
+        .withColumn(
+            "seller_rejected_takedowns",
+            (F.col("seller_rejected_takedowns") - own_rejected).cast("int"),
+        )
+        .drop("_own_confirmed", "_own_rejected")
+    )

@@ -65,3 +65,37 @@ def shared_with_confirmed(
             .alias("identifiers_shared_with_confirmed")
         )
     )
+
+
+def neighbour_takedowns(usable_identifiers: DataFrame, takedowns: DataFrame) -> DataFrame:
+    """(seller_id, neighbour_confirmed_sellers, neighbour_confirmed_takedowns): the other sellers
+    with a confirmed takedown that share an identifier with the seller, and their takedowns.
+
+    The direct version of the ring record, for a seller the linkage did not put in a ring: one
+    payee, one photo or one ship origin shared with a known counterfeiter is too little to call
+    it the same operator, but it is still a lead. `usable_identifiers`: (seller_id,
+    identifier_type, identifier) restricted to identifiers below the hub cap
+    (features.linkage.usable_identifiers), so a marketplace warehouse or a carrier's NAT address
+    shared with a caught seller taints no one, and each identifier yields at most cap^2 pairs.
+    `takedowns`: (seller_id, confirmed_takedowns) known by the night; the seller's own never
+    count."""
+    mine = usable_identifiers.select("seller_id", "identifier_type", "identifier")
+    caught = takedowns.where(F.col("confirmed_takedowns") > 0).select(
+        F.col("seller_id").alias("neighbour_id"), "confirmed_takedowns"
+    )
+    neighbours = (
+        mine.join(
+            mine.withColumnRenamed("seller_id", "neighbour_id"), ["identifier_type", "identifier"]
+        )
+        .where(F.col("seller_id") != F.col("neighbour_id"))
+        .select("seller_id", "neighbour_id")
+        .distinct()
+    )
+    return (
+        neighbours.join(caught, "neighbour_id")
+        .groupBy("seller_id")
+        .agg(
+            F.count(F.lit(1)).cast("int").alias("neighbour_confirmed_sellers"),
+            F.sum("confirmed_takedowns").cast("int").alias("neighbour_confirmed_takedowns"),
+        )
+    )

@@ -64,7 +64,11 @@ class MlflowConf(_Section):
 
 
 class SimulatorConf(_Section):
-    """Proportions of the synthetic marketplace (jobs/simulate.py)."""
+    """Proportions of the synthetic marketplace (jobs/simulate.py).
+
+    Every knob is documented in README.md; a new knob defaults to the value that leaves the demo
+    world unchanged, so a scenario (jobs/simulator/scenarios.py) or --randomise turns it on.
+    """
 
     listings_per_seller: float = Field(20.0, gt=0)
     ring_seller_share: float = Field(0.05, ge=0, le=1)
@@ -98,6 +102,31 @@ class SimulatorConf(_Section):
     report_rate: float = Field(0.2, ge=0, le=1)
     false_report_rate: float = Field(0.008, ge=0, le=1)
     max_verdict_delay_days: int = Field(2, ge=1)
+    # Genuine listings below the reference price, and genuine listings that name a brand.
+    authorised_discounter_share: float = Field(0.0, ge=0, le=1)
+    cheap_genuine_share: float = Field(0.0, ge=0, le=1)
+    price_typo_rate: float = Field(0.0, ge=0, le=1)
+    brand_accessory_share: float = Field(0.0, ge=0, le=1)
+    home_currency_share: float = Field(0.7, ge=0, le=1)
+    # Storefront effort.
+    ring_basic_template_share: float = Field(0.8, ge=0, le=1)
+    honest_basic_template_share: float = Field(0.18, ge=0, le=1)
+    # Brands' reporting habits.
+    report_rate_spread: float = Field(0.0, ge=0, le=1)
+    suspicious_report_rate: float = Field(0.0, ge=0, le=1)
+    wrong_verdict_rate: float = Field(0.05, ge=0, le=1)
+    stays_pending_rate: float = Field(0.08, ge=0, le=1)
+    # Operators who evade.
+    lone_signal_share: float = Field(0.0, ge=0, le=1)
+    workshops_per_ring: int = Field(1, ge=1)
+    new_account_signal_scale: float = Field(1.0, ge=0, le=1)
+    # Honest hubs.
+    nat_seller_share: float = Field(0.5, ge=0, le=1)
+    fulfilment_centres: int = Field(3, ge=1)
+    parcel_forwarder_share: float = Field(0.0, ge=0, le=1)
+    parcel_forwarders: int = Field(5, ge=1)
+    vpn_session_share: float = Field(0.0, ge=0, le=1)
+    vpn_exit_ips: int = Field(20, ge=1)
 
 
 class IngestConf(_Section):
@@ -180,6 +209,7 @@ class LinkageConf(_Section):
             "ip": 0.3,
         }
     )
+    repeat_decay: float = Field(0.5, ge=0, lt=1)
     max_ring_size: int = Field(50, ge=2)
     max_iterations: int = Field(40, ge=1)
     checkpoint_every: int = Field(2, ge=1)
@@ -194,6 +224,13 @@ class TrainingConf(_Section):
     every_days: int = Field(7, ge=1)
     eval_days: int = Field(1, ge=1)
     min_labels: int = Field(30, ge=2)
+    population: bool = True
+    unlabelled_per_notice: float = Field(10.0, ge=0)
+    max_unlabelled: int = Field(200_000, ge=0)
+    unlabelled_prior: float = Field(0.02, ge=0, lt=1)
+    min_eval_positives: int = Field(20, ge=1)
+    bootstrap_replicates: int = Field(200, ge=10)
+    confidence: float = Field(0.9, gt=0, lt=1)
     review_budget: int = Field(200, ge=1)
     promotion_margin: float = Field(0.01, ge=0)
     seed: int = 42
@@ -205,6 +242,33 @@ class TrainingConf(_Section):
     pr_curve_bins: int = Field(200, ge=2)
     eval_table_rows: int = Field(10_000, ge=1)
     rules_max_price_to_reference: float = Field(0.6, gt=0)
+    # Monotone-constrained boosted trees (xgboost.spark) and calibration (training/models.py).
+    xgb_max_iter: int = Field(100, ge=1)
+    xgb_max_depth: int = Field(4, ge=1)
+    xgb_learning_rate: float = Field(0.1, gt=0, le=1)
+    xgb_num_workers: int = Field(1, ge=1)
+    monotone_constraints: dict[str, int] = Field(
+        default_factory=lambda: {
+            "price_to_reference": -1,
+            "price_to_min_authorized": -1,
+            "below_min_authorized": 1,
+            "seller_confirmed_takedowns": 1,
+            "seller_identifiers_shared_with_confirmed": 1,
+            "image_of_confirmed_fake": 1,
+            "ring_confirmed_share": 1,
+            "counterfeit_keywords": 1,
+        }
+    )
+    calibration_knee: float = Field(0.99, gt=0, lt=1)
+
+    @field_validator("monotone_constraints")
+    @classmethod
+    def _monotone_signs(cls, constraints: dict[str, int]) -> dict[str, int]:
+        # Names are not checked here: the feature set changes, the model warns and ignores them.
+        bad = {name: sign for name, sign in constraints.items() if sign not in (-1, 0, 1)}
+        if bad:
+            raise ValueError(f"signs must be -1, 0 or 1, got {bad}")
+        return constraints
 
 
 class ScoringConf(_Section):

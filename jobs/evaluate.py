@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -24,6 +25,8 @@ from pyspark.sql import functions as F
 
 from jobs.arguments import add_night_argument
 from jobs.context import JobContext
+from training.evaluate import listing_order, ranking_metrics
+from training.rules import rules_score
 
 HELP = "quality of a night against a simulator's _truth/ (JSON): rings, model, leads"
 
@@ -150,9 +153,12 @@ def linkage_quality(
     )
     assert stats is not None and true_rings is not None
     largest, largest_true = int(stats["largest"] or 0), int(true_rings["largest"] or 0)
+    precision = hits / n_predicted if n_predicted else 1.0
+    recall = hits / n_true if n_true else 1.0
     return {
-        "pairwise_precision": hits / n_predicted if n_predicted else 1.0,
-        "pairwise_recall": hits / n_true if n_true else 1.0,
+        "pairwise_precision": precision,
+        "pairwise_recall": recall,
+        "pairwise_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         "predicted_pairs": n_predicted,
         "true_pairs": n_true,
         "clusters": int(stats["clusters"]),
@@ -172,27 +178,96 @@ def linkage_quality(
 
 
 def model_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
+    """The night's scores against the full truth (not the partial labels): ranking over every
+    scored listing, the review queue (the flagged listings), and the fakes of new accounts of
+    rings that were already operating (the whack-a-mole case the ring context is for)."""
     lake = ctx.lakehouse
     if not lake.exists("gold.listing_scores"):
         return {"skipped": "gold.listing_scores does not exist"}
-    from training.evaluate import ranking_metrics
-    from training.rules import rules_score
-
     listings = _truth(ctx, truth, "listings")
     scored = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
-    # listing_id lets ranking_metrics break score ties by a hash of the id, not by the label.
-    labelled = scored.join(listings, "listing_id").select(
-        "listing_id", "score", F.col("is_counterfeit").cast("int").alias("label")
-    )
     features = lake.read("features.listing_features").where(F.col("feature_date") == F.lit(night))
-    rules = rules_score(features, ctx.conf.training.rules_max_price_to_reference).join(
-        listings, "listing_id"
+    registered = lake.read("silver.sellers_current").select(
+        "seller_id", F.to_date("registered_at").alias("registered")
     )
+    return score_quality(
+        scored,
+        listings,
+        _truth(ctx, truth, "sellers"),
+        registered,
+        rules_score(features, ctx.conf.training.rules_max_price_to_reference),
+        night=night,
+        top_share=0.01,
+    )
+
+
+def score_quality(
+    scored: DataFrame,
+    truth_listings: DataFrame,
+    truth_sellers: DataFrame,
+    registered: DataFrame,
+    rules: DataFrame,
+    *,
+    night: date,
+    top_share: float,
+) -> dict[str, Any]:
+    """- champion / rules_baseline: PR-AUC, ROC-AUC and precision in the top `top_share` of the
+      scored listings, labels from the truth;
+    - flagged: the review queue's size and precision (share of flagged listings that are fakes);
+    - new_ring_accounts: fake listings of ring accounts registered on the night whose ring had an
+      account registered before it: how many, and the share flagged or in the top `top_share`."""
+    label = F.col("is_counterfeit").cast("int").alias("label")
+    # listing_id lets ranking_metrics break score ties by a hash of the id, not by the label.
+    labelled = scored.join(truth_listings, "listing_id").select(
+        "listing_id", "seller_id", "score", "flagged", label
+    )
+    champion = ranking_metrics(labelled, top_share=top_share)
+    queue = (
+        labelled.where("flagged")
+        .agg(F.count(F.lit(1)).alias("n"), F.sum("label").alias("fakes"))
+        .first()
+    )
+    assert queue is not None
+    flagged = int(queue["n"])
+
+    k = max(1, math.ceil(int(champion["examples"]) * top_share))
+    top = (
+        labelled.orderBy(F.col("score").desc(), listing_order().asc())
+        .limit(k)
+        .select("listing_id", F.lit(True).alias("in_top"))
+    )
+    accounts = truth_sellers.where("is_counterfeit").join(registered, "seller_id")
+    ring_start = accounts.groupBy("ring_id").agg(F.min("registered").alias("ring_start"))
+    newcomers = (
+        accounts.join(ring_start, "ring_id")
+        .where((F.col("registered") == F.lit(night)) & (F.col("ring_start") < F.lit(night)))
+        .select("seller_id")
+    )
+    caught = (
+        labelled.where(F.col("label") == 1)
+        .join(newcomers, "seller_id", "left_semi")
+        .join(top, "listing_id", "left")
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum((F.col("flagged") | F.coalesce("in_top", F.lit(False))).cast("int")).alias("hit"),
+            F.countDistinct("seller_id").alias("accounts"),
+        )
+        .first()
+    )
+    assert caught is not None
+    fakes_of_newcomers = int(caught["n"])
     return {
-        "champion": ranking_metrics(labelled, top_share=0.01),
+        "champion": champion,
         "rules_baseline": ranking_metrics(
-            rules.select("listing_id", "score", F.col("is_counterfeit").cast("int").alias("label")),
-            top_share=0.01,
+            rules.join(truth_listings, "listing_id").select("listing_id", "score", label),
+            top_share=top_share,
+        ),
+        "flagged": flagged,
+        "flagged_precision": int(queue["fakes"] or 0) / flagged if flagged else None,
+        "new_ring_accounts": int(caught["accounts"]),
+        "new_ring_account_fakes": fakes_of_newcomers,
+        "new_ring_account_fakes_caught": (
+            int(caught["hit"] or 0) / fakes_of_newcomers if fakes_of_newcomers else None
         ),
     }
 

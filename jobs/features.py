@@ -4,6 +4,8 @@ Reads silver (listings, sellers, identifiers), bronze (reviews, takedown notices
 and graph.account_clusters of the night, each limited to what was known on the night; writes
 features.seller_features and features.listing_features with replaceWhere on feature_date.
 The listing universe is every listing active on the night plus every listing with a notice.
+Each listing carries its seller's features (`seller_` prefix) and its ring's record (ring_*,
+link_*), with its own verdict taken back out (features.listings.without_own_verdict).
 """
 
 from __future__ import annotations
@@ -17,19 +19,31 @@ from pyspark.sql import functions as F
 from features import sellers as seller_features
 from features.brands import brand_matches, brand_terms
 from features.labels import end_of, verdicts_known
-from features.listings import with_brand_prices, with_image_reuse, with_keywords
+from features.linkage import identifiers_in_window, usable_identifiers
+from features.listings import (
+    with_brand_prices,
+    with_image_reuse,
+    with_keywords,
+    without_own_verdict,
+)
 from features.reviews import review_anomalies
 from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 
 HELP = "seller and listing features for a night (features.* tables)"
 
+# Ring context, copied onto each listing under its own name (the seller columns get `seller_`).
 RING_COLUMNS = (
     "ring_id",
     "ring_size",
     "ring_confirmed_share",
+    "ring_confirmed_takedowns",
+    "ring_confirmed_sellers",
+    "ring_age_days",
     "ring_listings",
     "ring_signal_count",
+    "link_strength",
+    "link_evidence",
 )
 
 
@@ -42,7 +56,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
 
 def build_features(ctx: JobContext, night: date) -> None:
-    lake, conf = ctx.lakehouse, ctx.conf.features
+    lake, conf, linkage_conf = ctx.lakehouse, ctx.conf.features, ctx.conf.linkage
     with ctx.step("features", night) as entry:
         known = F.col("_ingest_date") <= F.lit(night)
         listings_all = lake.read("silver.listings_current").where(
@@ -80,13 +94,17 @@ def build_features(ctx: JobContext, night: date) -> None:
             lake.read("graph.account_clusters")
             .where(F.col("feature_date") == F.lit(night))
             .select(
+                *[c for c in RING_COLUMNS if c != "ring_signal_count"],
                 "seller_id",
-                "ring_id",
-                "ring_size",
-                "ring_confirmed_share",
-                "ring_listings",
                 F.size("ring_signal_types").alias("ring_signal_count"),
             )
+        )
+        takedowns = seller_features.takedown_history(verdicts)
+        # The identifiers the linkage could use tonight (its window, under its hub cap).
+        usable = usable_identifiers(
+            identifiers_in_window(identifiers, night, linkage_conf.window_days),
+            cap=linkage_conf.hub_degree_cap,
+            salt_buckets=linkage_conf.salt_buckets,
         )
         seller_rows = (
             seller_features.storefront(sellers, night)
@@ -102,7 +120,8 @@ def build_features(ctx: JobContext, night: date) -> None:
                 "seller_id",
                 "left",
             )
-            .join(seller_features.takedown_history(verdicts), "seller_id", "left")
+            .join(takedowns, "seller_id", "left")
+            .join(seller_features.neighbour_takedowns(usable, takedowns), "seller_id", "left")
             .join(
                 seller_features.shared_with_confirmed(
                     identifiers, confirmed.select("seller_id"), types=("ship_origin", "payee")
@@ -151,6 +170,7 @@ def build_features(ctx: JobContext, night: date) -> None:
                 "image_of_confirmed_fake",
             )
             .join(prefixed, "seller_id", "left")
+            .transform(without_own_verdict, verdicts)
             .withColumn("feature_date", F.lit(night))
         )
         lake.replace_date(
@@ -174,7 +194,9 @@ def _latest_snapshot(registry: DataFrame) -> DataFrame:
 
 
 def _fill_counts(sellers: DataFrame) -> DataFrame:
-    """Absent counts are zero (no reviews, no takedowns); ring columns stay null for unlinked sellers."""
+    """Absent counts are zero (no reviews, no takedowns, no neighbour caught). An unlinked seller
+    has no ring: its ring size, record, age and link strength are 0 (`in_ring` false tells it
+    from a new ring with a clean record), and ring_id stays null."""
     zero = {
         c: 0
         for c in (
@@ -186,10 +208,26 @@ def _fill_counts(sellers: DataFrame) -> DataFrame:
             "confirmed_takedowns",
             "rejected_takedowns",
             "identifiers_shared_with_confirmed",
+            "neighbour_confirmed_sellers",
+            "neighbour_confirmed_takedowns",
+            "ring_size",
+            "ring_confirmed_takedowns",
+            "ring_confirmed_sellers",
+            "ring_age_days",
+            "ring_listings",
+            "ring_signal_count",
         )
     }
     shares = {
         c: 0.0
-        for c in ("branded_share", "five_star_share", "duplicate_review_share", "self_review_share")
+        for c in (
+            "branded_share",
+            "five_star_share",
+            "duplicate_review_share",
+            "self_review_share",
+            "ring_confirmed_share",
+            "link_strength",
+            "link_evidence",
+        )
     }
     return sellers.fillna({**zero, **shares}).withColumn("in_ring", F.col("ring_id").isNotNull())

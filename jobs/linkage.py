@@ -1,11 +1,13 @@
 """Link seller accounts into rings for one night.
 
 Reads silver.seller_identifiers (within the conf window), silver.listings_current,
-bronze.takedown_notices (verdicts known by the night) and the previous night's
+bronze.takedown_notices (ingested and decided by the night) and the previous night's
 graph.account_clusters; writes, for feature_date = the night (replaceWhere, so a re-run replaces):
 - graph.hub_identifiers: identifiers above the degree cap, which linked no one;
 - graph.linkage_edges: linked seller pairs with their signal types, shared identifiers, weight;
-- graph.account_clusters: seller, ring_id (stable across nights), ring size and ring features;
+- graph.account_clusters: seller, ring_id (stable across nights), ring size and ring features:
+  the ring's record (confirmed takedowns known by the night over its members), its first night
+  (carried from the previous night's clusters) and age, the member's link strength;
 - graph.ring_lineage: where each ring's members were last night (continued, merged, split, new).
 """
 
@@ -19,7 +21,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features import linkage
-from features.labels import confirmed_sellers
+from features.labels import verdicts_known
+from features.sellers import takedown_history
 from jobs.arguments import add_night_argument
 from jobs.context import JobContext
 
@@ -68,6 +71,7 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             cap=cap,
             rare_degree=conf.rare_degree,
             type_weights=conf.type_weights,
+            repeat_decay=conf.repeat_decay,
             salt_buckets=conf.salt_buckets,
         )
         edges = linkage.links(evidence, conf.min_link_score).withColumn(
@@ -87,15 +91,24 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
         clusters = linkage.stable_ring_ids(components, previous, night).join(
             components.select("seller_id", F.col("split").alias("ring_split")), "seller_id"
         )
+        notices = lake.read("bronze.takedown_notices").where(F.col("_ingest_date") <= F.lit(night))
         features = linkage.ring_features(
             clusters,
             edges,
-            confirmed_sellers=confirmed_sellers(lake.read("bronze.takedown_notices"), night),
+            takedowns=takedown_history(verdicts_known(notices, night)),
             active_listings=lake.read("silver.listings_current").where(
                 (F.col("status") == "active") & (F.col("first_seen") <= F.lit(night))
             ),
+            first_nights=linkage.ring_first_nights(
+                clusters.select("seller_id", "ring_id"), previous, night
+            ),
+            night=night,
         )
-        rows = clusters.join(features, "ring_id").withColumn("feature_date", F.lit(night))
+        rows = (
+            clusters.join(features, "ring_id")
+            .join(linkage.member_links(clusters, edges), "seller_id")
+            .withColumn("feature_date", F.lit(night))
+        )
         lake.replace_date("graph.account_clusters", rows, date_column="feature_date", day=night)
         components.unpersist()
         written = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
@@ -138,4 +151,6 @@ def _previous_clusters(ctx: JobContext, night: date) -> DataFrame | None:
     latest = clusters.where(F.col("feature_date") < F.lit(night)).agg(F.max("feature_date")).first()
     if latest is None or latest[0] is None:
         return None
-    return clusters.where(F.col("feature_date") == F.lit(latest[0])).select("seller_id", "ring_id")
+    return clusters.where(F.col("feature_date") == F.lit(latest[0])).select(
+        "seller_id", "ring_id", "ring_first_night"
+    )

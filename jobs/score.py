@@ -30,12 +30,12 @@ from pyspark.sql import functions as F
 
 from features import linkage
 from features.listings import names_a_brand
-from features.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
 from jobs.arguments import add_night_argument
 from jobs.conf import Conf
 from jobs.context import JobContext
 from jobs.tables import Lakehouse
 from training import models
+from training.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
 from training.tracking import champion_version, use_tracking
 
 HELP = "score every active listing with the champion model; write the gold tables"
@@ -47,17 +47,27 @@ NAMES_NO_BRAND = "names_no_brand"  # the reason of a listing outside the model's
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_night_argument(parser, "the night to score")
+    parser.add_argument(
+        "--model-version",
+        default=None,
+        help="score with this registered version of mlflow.model_name instead of the champion "
+        "(a comparison or a backfill with the model of that night)",
+    )
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
-    score_night(ctx, args.date)
+    score_night(ctx, args.date, version=args.model_version)
 
 
-def score_night(ctx: JobContext, night: date) -> None:
+def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> None:
+    """Score the night with `version` of the registered model, the champion when None."""
     conf, lake = ctx.conf, ctx.lakehouse
     with ctx.step("score", night) as entry:
         use_tracking(conf.mlflow.tracking_uri, conf.mlflow.experiment, conf.mlflow.artifact_root)
-        version = champion_version(MlflowClient(conf.mlflow.tracking_uri), conf.mlflow.model_name)
+        if version is None:
+            version = champion_version(
+                MlflowClient(conf.mlflow.tracking_uri), conf.mlflow.model_name
+            )
         if version is None:
             # The first nights of a new deployment have too few decided notices to train on.
             entry.message = f"skipped: no `champion` version of {conf.mlflow.model_name} yet (see the train step)"
@@ -126,7 +136,9 @@ def listing_scores(
     )  # fmt: skip
     return (
         scored.transform(
-            reason_codes, reason_weights(model, columns), top=conf.scoring.reason_codes
+            reason_codes,
+            reason_weights(model, columns, directions=conf.training.monotone_constraints),
+            top=conf.scoring.reason_codes,
         )
         .withColumn(
             "reasons",

@@ -4,24 +4,31 @@ Writes <out>/<table>/dt=YYYY-MM-DD/part-*.parquet for every raw table and day, a
 truth under <out>/_truth/ (sellers, listings and, with --defect-rate, the planted defects). Every
 value is a hash of the seed and the row's key, so the same arguments give the same files, at any
 scale and on any cluster. Each table folder is replaced whole, so a re-run is idempotent.
+
+The knobs are conf `simulator.*`; `--scenario NAME` applies a named set of them and `--randomise N`
+draws every one from its range (jobs/simulator/scenarios.py). Either way the knobs the world was
+built from go to <out>/_truth/world.json with its seed, so that a run can be understood later.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
 from jobs.arguments import iso_date
-from jobs.conf import is_local_path
+from jobs.conf import SimulatorConf, is_local_path
 from jobs.context import JobContext
 from jobs.simulator import defects
+from jobs.simulator.scenarios import SCENARIOS, randomised, scenario
 from jobs.simulator.world import WorldSpec, generate
 
 HELP = "write a synthetic marketplace (raw landing files + _truth/) for N listings over D days"
@@ -29,6 +36,8 @@ log = logging.getLogger("radar.simulate")
 
 # Target rows per output file, so that a billion listings land in files of a sensible size.
 ROWS_PER_FILE = 2_000_000
+# The world's seed when neither --seed nor --randomise gives one: the demo world.
+DEFAULT_SEED = 7
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--days", type=int, default=3, help="consecutive days of exports (default 3)"
     )
-    parser.add_argument("--seed", type=int, default=7, help="same seed, same world (default 7)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"same seed, same world (default: the --randomise seed, else {DEFAULT_SEED})",
+    )
     parser.add_argument(
         "--start", type=iso_date, default=date(2026, 11, 1), help="first day (default 2026-11-01)"
     )
@@ -51,6 +65,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="share of contract-breaking rows to plant (default 0)",
     )
+    worlds = parser.add_mutually_exclusive_group()
+    worlds.add_argument(
+        "--scenario",
+        default=None,
+        metavar="NAME",
+        help=f"a named set of simulator knobs: {', '.join(SCENARIOS)}",
+    )
+    worlds.add_argument(
+        "--randomise",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="draw every simulator knob from its documented range with this seed",
+    )
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
@@ -59,15 +87,31 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     if not 0 <= args.defect_rate < 1:
         raise ValueError("--defect-rate must be in [0, 1)")
     out = args.out or ctx.conf.paths.landing
+    seed = args.seed if args.seed is not None else args.randomise
     simulate(
         ctx,
         out=out,
         listings=args.listings,
         days=args.days,
-        seed=args.seed,
+        seed=DEFAULT_SEED if seed is None else seed,
         start=args.start,
         defect_rate=args.defect_rate,
+        scenario_name=args.scenario,
+        randomise=args.randomise,
     )
+
+
+def world_knobs(
+    base: SimulatorConf, *, scenario_name: str | None = None, randomise: int | None = None
+) -> SimulatorConf:
+    """The simulator conf a world is built from: conf, a named scenario over it, or randomised."""
+    if scenario_name is not None and randomise is not None:
+        raise ValueError("--scenario and --randomise are alternatives: give one")
+    if scenario_name is not None:
+        return scenario(base, scenario_name)
+    if randomise is not None:
+        return randomised(base, randomise)
+    return base
 
 
 def simulate(
@@ -79,11 +123,12 @@ def simulate(
     seed: int,
     start: date,
     defect_rate: float = 0.0,
+    scenario_name: str | None = None,
+    randomise: int | None = None,
 ) -> None:
     """Generate and write the world (the function the demo, tests and benchmarks call)."""
-    spec = WorldSpec(
-        listings, days, seed, start, dict(ctx.conf.conform.rates_to_usd), ctx.conf.simulator
-    )
+    knobs = world_knobs(ctx.conf.simulator, scenario_name=scenario_name, randomise=randomise)
+    spec = WorldSpec(listings, days, seed, start, dict(ctx.conf.conform.rates_to_usd), knobs)
     log.info(
         "simulating %s listings, %s sellers (%s in %s rings) over %s days into %s",
         f"{listings:,}",
@@ -93,6 +138,9 @@ def simulate(
         days,
         out,
     )
+    if scenario_name is not None or randomise is not None:
+        origin = f"scenario {scenario_name}" if scenario_name else f"--randomise {randomise}"
+        log.info("knobs from %s, world seed %s (see _truth/world.json)", origin, seed)
     world = generate(ctx.spark, spec)
     planted: list[DataFrame] = []
     for name, rows in world.tables.items():
@@ -114,7 +162,40 @@ def simulate(
             ctx.spark.createDataFrame(file_defects, "table string, key string, kind string")
         )
         truth.coalesce(1).write.mode("overwrite").parquet(f"{out}/_truth/defects.parquet")
+    world_json = f"{out}/_truth/world.json"
+    if scenario_name is None and randomise is None:
+        fs, stale = _hadoop_fs(ctx, world_json)  # left by an earlier scenario run into this folder
+        fs.delete(stale, False)
+    else:
+        description = {
+            "seed": seed,
+            "scenario": scenario_name,
+            "randomise": randomise,
+            "listings": listings,
+            "days": days,
+            "start": start.isoformat(),
+            "simulator": knobs.model_dump(),
+        }
+        _write_text(ctx, world_json, json.dumps(description, indent=2) + "\n")
     log.info("world written to %s", out)
+
+
+def _hadoop_fs(ctx: JobContext, path: str) -> tuple[Any, Any]:
+    """Hadoop's FileSystem of `path` and its Path: a local folder, HDFS or an object store alike."""
+    jvm = ctx.spark.sparkContext._jvm
+    assert jvm is not None
+    target = jvm.org.apache.hadoop.fs.Path(path)
+    return target.getFileSystem(ctx.spark.sparkContext._jsc.hadoopConfiguration()), target
+
+
+def _write_text(ctx: JobContext, path: str, text: str) -> None:
+    """A small file (world.json), written wherever the landing zone is."""
+    fs, target = _hadoop_fs(ctx, path)
+    stream = fs.create(target, True)
+    try:
+        stream.write(text.encode())
+    finally:
+        stream.close()
 
 
 def _write_table(rows: DataFrame, path: str, listings: int) -> None:

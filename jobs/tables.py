@@ -57,11 +57,13 @@ class Lakehouse:
         """Replace the table's rows for one date with `rows` (all of which must carry that date).
 
         `partition_by` and table `properties` (e.g. delta.enableChangeDataFeed) apply when the
-        write creates the table."""
+        write creates the table. A column that `rows` adds to an existing table is added to it
+        (earlier dates read it as null): a new feature must not need the lakehouse rebuilt."""
         writer = (
             rows.write.format("delta")
             .mode("overwrite")
             .option("replaceWhere", f"{date_column} = DATE'{day.isoformat()}'")
+            .option("mergeSchema", "true")
         )
         if not self.exists(table):
             writer = writer.partitionBy(*partition_by) if partition_by else writer

@@ -3,11 +3,15 @@
 Reads features.listing_features and bronze.takedown_notices at pinned Delta versions (logged as
 parameters, so a run can be replayed). Examples are the notices decided by the night, joined to
 features as of the day each notice was received; notices of the last `training.eval_days` days of
-decided notices evaluate, earlier ones train. A logistic regression and boosted trees are fitted;
-the better on the evaluation notices is logged (parameters, metrics beside the current champion
-re-scored on the same notices and the rules-only baseline, figures, evaluation table, signature)
-and registered as a new version of `mlflow.model_name`. It becomes `champion` only through the
-promotion gate; otherwise `challenger`, with the reason as tag and parameter.
+decided notices evaluate, earlier ones train. With `training.population` (the default) the model
+also learns from a seeded sample of never-reported listings taken as unlabelled, not as genuine
+(training/population.py), and every scorer is judged on the population of the evaluation night:
+the share of its confirmed listings ranked in the top share of everything scored, with a paired
+bootstrap interval against the champion and the rules-only baseline. The notice-level metrics are
+logged beside them. The best candidate is logged (parameters, metrics, figures, evaluation table,
+signature) and registered as a new version of `mlflow.model_name`. It becomes `champion` only
+through the promotion gate (training/promotion.py); otherwise `challenger`, with the reason as tag
+and parameter.
 
 Writes nothing to the lakehouse but its ops.run_log record; a re-run registers one more version
 with the same metrics (training is reproducible: same data versions + seed = same metrics).
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -30,14 +35,24 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.labels import verdicts_known
+from features.listings import names_a_brand
 from jobs.arguments import add_night_argument
-from jobs.conf import Conf
+from jobs.conf import Conf, TrainingConf
 from jobs.context import JobContext
 from jobs.runlog import RunRecord
 from jobs.tables import Lakehouse
 from training import models
 from training.evaluate import pr_curve, ranking_metrics
 from training.labels import feature_columns, labelled_notices, training_set
+from training.population import (
+    class_weights,
+    evaluation_population,
+    paired_difference,
+    population_metrics,
+    top_membership,
+    unlabelled_sample,
+)
 from training.promotion import Decision, decide
 from training.rules import rules_score
 from training.split import split_boundary, time_split
@@ -55,7 +70,7 @@ HELP = "train and register a counterfeit classifier; promote it through the gate
 log = logging.getLogger("radar.train")
 FEATURES, NOTICES = "features.listing_features", "bronze.takedown_notices"
 INPUTS = (FEATURES, NOTICES)
-CANDIDATES = ("logistic_regression", "gradient_boosted_trees")
+CANDIDATES = ("logistic_regression", "gradient_boosted_trees", "monotone_boosted_trees")
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,8 @@ class Examples:
     examples: DataFrame  # label columns + feature columns, one row per labelled listing
     columns: list[str]  # the model's input columns
     versions: dict[str, int]  # Delta version of each input table
+    features: DataFrame  # features.listing_features at its pinned version (every night)
+    reported: DataFrame  # listing_id of every listing reported by the night (any verdict)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,8 +110,21 @@ def read_examples(lake: Lakehouse, night: date) -> Examples:
     notices = lake.read(NOTICES, version=versions[NOTICES]).where(
         F.col("_ingest_date") <= F.lit(night)
     )
-    examples = training_set(labelled_notices(notices, night), features)
-    return Examples(examples, feature_columns(features), versions)
+    examples = training_set(labelled_notices(notices, night), features).withColumn(
+        "labelled", F.lit(True)
+    )
+    reported = verdicts_known(notices, night).select("listing_id").distinct()
+    return Examples(examples, feature_columns(features), versions, features, reported)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """What one training fits on and is judged on."""
+
+    train_rows: DataFrame  # weighted: notices (+ the unlabelled sample with training.population)
+    eval_notices: DataFrame  # the evaluation notices (label 1 / 0), features as of each notice
+    population: DataFrame  # the evaluation night's population (label 1 / 0 / null)
+    counts: dict[str, int]
 
 
 def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> TrainResult:
@@ -111,30 +141,32 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
         boundary = split_boundary(examples, conf.eval_days)
         if boundary is None:
             return _skip(entry, f"no decided takedown notice with features by {night}")
-        train_rows, eval_rows = time_split(examples, boundary)
-        if shuffle_labels:
-            coin = (F.rand(conf.seed) < 0.5).cast("int")
-            train_rows = train_rows.withColumn("label", coin)
-        train_rows = models.with_class_weights(train_rows).persist()
-        eval_rows = eval_rows.persist()
-        train_counts = _class_counts(train_rows)
-        eval_counts = _class_counts(eval_rows)
-        problem = None
+        train_notices, eval_notices = time_split(examples, boundary)
+        train_counts = _class_counts(train_notices)
+        eval_counts = _class_counts(eval_notices)
         if sum(train_counts.values()) < conf.min_labels or min(train_counts.values()) == 0:
-            problem = f"too few decided notices to train on by {night}: {train_counts}"
-        elif min(eval_counts.values()) == 0:
-            problem = f"evaluation notices after {boundary} lack a class: {eval_counts}"
-        if problem:
-            train_rows.unpersist()
-            eval_rows.unpersist()
-            return _skip(entry, problem)
+            return _skip(entry, f"too few decided notices to train on by {night}: {train_counts}")
+        if min(eval_counts.values()) == 0:
+            return _skip(entry, f"evaluation notices after {boundary} lack a class: {eval_counts}")
+        split = _split(conf, data, train_notices, eval_notices, boundary, shuffle_labels)
 
-        fitted, metrics = _fit_candidates(ctx.conf, data.columns, train_rows, eval_rows)
-        best = max(CANDIDATES, key=lambda name: metrics[name]["pr_auc"])
-        rules = rules_score(eval_rows, conf.rules_max_price_to_reference).join(
-            eval_rows.select("listing_id", "label"), "listing_id"
+        fitted, metrics, tops = _fit_candidates(ctx.conf, data.columns, split)
+        best = max(
+            CANDIDATES,
+            key=lambda name: (
+                metrics[name]["population_recall_at_top_share"] or 0.0,
+                metrics[name]["population_pu_pr_auc"] or 0.0,
+            ),
         )
-        metrics["rules_baseline"] = _metrics(ctx.conf, rules)
+        rules = rules_score(split.population, conf.rules_max_price_to_reference).join(
+            split.population.select("listing_id", "label"), "listing_id"
+        )
+        rules_notices = rules.where(F.col("label").isNotNull())
+        metrics["rules_baseline"] = {
+            **_metrics(ctx.conf, rules_notices),
+            **_population_metrics(ctx.conf, rules),
+        }
+        tops["rules_baseline"] = top_membership(rules, top_share=conf.top_share)
 
         experiment = use_tracking(
             ctx.conf.mlflow.tracking_uri, ctx.conf.mlflow.experiment, ctx.conf.mlflow.artifact_root
@@ -143,28 +175,50 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
         model_name = ctx.conf.mlflow.model_name
         current = champion_version(client, model_name)
         curves = {
-            best: pr_curve(models.score(fitted[best], eval_rows), conf.pr_curve_bins),
-            "rules baseline": pr_curve(rules, conf.pr_curve_bins),
+            best: pr_curve(models.score(fitted[best], split.eval_notices), conf.pr_curve_bins),
+            "rules baseline": pr_curve(rules_notices, conf.pr_curve_bins),
         }
         champion_note = ""
         if current is not None:
             champion = mlflow.spark.load_model(champion_uri(model_name))
-            missing = sorted(set(models.input_columns(champion)) - set(eval_rows.columns))
+            missing = sorted(set(models.input_columns(champion)) - set(split.population.columns))
             if missing:
                 champion_note = (
                     f"champion v{current} cannot score today's features (missing {missing}); "
                 )
             else:
-                scored = models.score(champion, eval_rows)
-                metrics["champion"] = _metrics(ctx.conf, scored)
-                curves[f"champion v{current}"] = pr_curve(scored, conf.pr_curve_bins)
+                metrics["champion"], tops["champion"] = _evaluate(ctx.conf, champion, split)
+                curves[f"champion v{current}"] = pr_curve(
+                    models.score(champion, split.eval_notices), conf.pr_curve_bins
+                )
+        gains = {
+            reference: paired_difference(
+                tops[best],
+                tops[reference],
+                replicates=conf.bootstrap_replicates,
+                confidence=conf.confidence,
+                seed=conf.seed,
+            )
+            for reference in ("champion", "rules_baseline")
+            if reference in tops
+        }
         decision = decide(
-            metrics[best]["pr_auc"],
-            champion_pr_auc=metrics["champion"]["pr_auc"] if "champion" in metrics else None,
-            rules_pr_auc=metrics["rules_baseline"]["pr_auc"],
+            positives=metrics[best]["population_population_positives"],
+            min_positives=conf.min_eval_positives,
+            versus_champion=gains.get("champion"),
+            versus_rules=gains.get("rules_baseline"),
             margin=conf.promotion_margin,
         )
         decision = Decision(decision.alias, champion_note + decision.reason)
+        metrics["model"] = metrics[best]
+        fitted[best], calibration = _calibrate(conf, fitted[best], split)
+        for reference, gain in gains.items():
+            metrics[f"gain_over_{reference}"] = {
+                "estimate": gain.estimate,
+                "low": gain.low,
+                "high": gain.high,
+                "positives": gain.positives,
+            }
 
         with mlflow.start_run(experiment_id=experiment, run_name=f"train-{night}") as run:
             mlflow.log_params(
@@ -177,6 +231,19 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
                     "review_budget": conf.review_budget,
                     "top_share": conf.top_share,
                     "promotion_margin": conf.promotion_margin,
+                    "population": conf.population,
+                    "unlabelled_per_notice": conf.unlabelled_per_notice,
+                    "max_unlabelled": conf.max_unlabelled,
+                    "unlabelled_prior": conf.unlabelled_prior,
+                    "min_eval_positives": conf.min_eval_positives,
+                    "bootstrap_replicates": conf.bootstrap_replicates,
+                    "confidence": conf.confidence,
+                    "xgb_max_iter": conf.xgb_max_iter,
+                    "xgb_max_depth": conf.xgb_max_depth,
+                    "xgb_learning_rate": conf.xgb_learning_rate,
+                    "xgb_num_workers": conf.xgb_num_workers,
+                    "monotone_constraints": json.dumps(conf.monotone_constraints, sort_keys=True),
+                    **{f"calibration_{k}": v for k, v in calibration.items()},
                     "gbt_max_iter": conf.gbt_max_iter,
                     "gbt_max_depth": conf.gbt_max_depth,
                     "lr_max_iter": conf.lr_max_iter,
@@ -184,10 +251,7 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
                     "rules_max_price_to_reference": conf.rules_max_price_to_reference,
                     "feature_count": len(data.columns),
                     "feature_columns": ",".join(data.columns)[:6000],
-                    "train_examples": sum(train_counts.values()),
-                    "train_positives": train_counts[1],
-                    "eval_examples": sum(eval_counts.values()),
-                    "eval_positives": eval_counts[1],
+                    **split.counts,
                     "shuffled_labels": shuffle_labels,
                     "champion_before": current or "none",
                     "promotion": decision.alias,
@@ -197,11 +261,12 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
             )
             for name, values in metrics.items():
                 log_metrics(name, values)
-            log_metrics("model", metrics[best])
-            scored_eval = models.score(fitted[best], eval_rows)
+            scored_eval = models.score(fitted[best], split.eval_notices)
             log_figures(curves, models.importances(fitted[best], data.columns))
             log_evaluation_table(scored_eval, metrics, max_rows=conf.eval_table_rows)
-            example = eval_rows.select(*data.columns).limit(5).toPandas()  # bounded: five rows
+            example = (
+                split.eval_notices.select(*data.columns).limit(5).toPandas()
+            )  # bounded: 5 rows
             signature = infer_signature(example, scored_eval.select("score").limit(5).toPandas())
             info = mlflow.spark.log_model(
                 fitted[best],
@@ -221,17 +286,84 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
             mlflow.set_tags({**tags, "model_version": version})
             for key, value in tags.items():
                 client.set_model_version_tag(model_name, version, key, value)
-        train_rows.unpersist()
-        eval_rows.unpersist()
-        entry.rows_read = sum(train_counts.values()) + sum(eval_counts.values())
+        split.train_rows.unpersist()
+        split.population.unpersist()
+        entry.rows_read = split.counts["train_examples"] + split.counts["eval_examples"]
         entry.message = f"version {version} -> {decision.alias}: {decision.reason}"
         log.info("model %s version %s: %s", model_name, version, entry.message)
         return TrainResult(run.info.run_id, version, decision.alias, decision.reason, metrics)
 
 
+def _split(
+    conf: TrainingConf,
+    data: Examples,
+    train_notices: DataFrame,
+    eval_notices: DataFrame,
+    boundary: date,
+    shuffle_labels: bool,
+) -> _Split:
+    """Training rows (weighted) and the evaluation population.
+
+    The unlabelled sample comes from the features of the split boundary (the last training night);
+    the evaluation population is every listing of the evaluation night, the newest day of the
+    evaluation notices. Listings reported by the cutoff are never in the unlabelled sample, so no
+    evaluation notice leaks into training as an unlabelled row."""
+    columns = [*train_notices.columns]
+    notices_n = train_notices.count()
+    unlabelled = data.features.limit(0)
+    if conf.population:
+        size = min(conf.max_unlabelled, math.ceil(conf.unlabelled_per_notice * notices_n))
+        unlabelled = unlabelled_sample(
+            data.features.where(F.col("feature_date") == F.lit(boundary)),
+            data.reported,
+            size=size,
+            seed=conf.seed,
+            in_scope=names_a_brand(),
+        ).withColumn("received_date", F.lit(None).cast("date"))
+        unlabelled = unlabelled.select(
+            *[c if c in unlabelled.columns else F.lit(None).alias(c) for c in columns]
+        )
+        rows = train_notices.unionByName(unlabelled.select(*columns))
+    else:
+        rows = train_notices
+    if shuffle_labels:
+        rows = rows.withColumn("label", (F.rand(conf.seed) < 0.5).cast("int"))
+    counts: dict[int, int] = {}
+    for r in rows.groupBy("label", "labelled").count().collect():  # bounded: four rows
+        kind = int(r["label"]) if r["labelled"] else -1  # -1: unlabelled
+        counts[kind] = counts.get(kind, 0) + int(r["count"])
+    positives, rejected, unlabelled_n = counts.get(1, 0), counts.get(0, 0), counts.get(-1, 0)
+    weights = class_weights(positives, rejected, unlabelled_n, prior=conf.unlabelled_prior)
+    train_rows = rows.withColumn("weight", weights.column()).orderBy("listing_id").persist()
+
+    newest = eval_notices.agg(F.max("received_date")).first()
+    night_features = data.features.where(
+        F.col("feature_date") == F.lit(newest[0] if newest else None)
+    )
+    population = evaluation_population(
+        night_features.select(*data.columns, "listing_id", "feature_date"),
+        eval_notices.select(*data.columns, "listing_id", "feature_date", "label"),
+        train_notices,
+    ).persist()
+    eval_counts = _class_counts(eval_notices)
+    return _Split(
+        train_rows,
+        eval_notices,
+        population,
+        {
+            "train_examples": positives + rejected,
+            "train_positives": positives,
+            "train_unlabelled": unlabelled_n,
+            "eval_examples": sum(eval_counts.values()),
+            "eval_positives": eval_counts[1],
+            "eval_population": population.count(),
+        },
+    )
+
+
 def _fit_candidates(
-    conf: Conf, columns: list[str], train_rows: DataFrame, eval_rows: DataFrame
-) -> tuple[dict[str, PipelineModel], dict[str, dict[str, Any]]]:
+    conf: Conf, columns: list[str], split: _Split
+) -> tuple[dict[str, PipelineModel], dict[str, dict[str, Any]], dict[str, DataFrame]]:
     training = conf.training
     pipelines = {
         "logistic_regression": models.logistic_regression(
@@ -243,14 +375,77 @@ def _fit_candidates(
             max_iter=training.gbt_max_iter,
             max_depth=training.gbt_max_depth,
         ),
+        "monotone_boosted_trees": models.monotone_boosted_trees(
+            columns,
+            constraints=training.monotone_constraints,
+            seed=training.seed,
+            max_iter=training.xgb_max_iter,
+            max_depth=training.xgb_max_depth,
+            learning_rate=training.xgb_learning_rate,
+            num_workers=training.xgb_num_workers,
+        ),
     }
     fitted: dict[str, PipelineModel] = {}
     metrics: dict[str, dict[str, Any]] = {}
+    tops: dict[str, DataFrame] = {}
     for name in CANDIDATES:
-        fitted[name] = pipelines[name].fit(train_rows)
-        metrics[name] = _metrics(conf, models.score(fitted[name], eval_rows))
-        log.info("%s: evaluation PR-AUC %.4f", name, metrics[name]["pr_auc"])
-    return fitted, metrics
+        fitted[name] = pipelines[name].fit(split.train_rows)
+        metrics[name], tops[name] = _evaluate(conf, fitted[name], split)
+        log.info(
+            "%s: evaluation PR-AUC %.4f (notices), top-share recall %s (population)",
+            name,
+            metrics[name]["pr_auc"],
+            metrics[name]["population_recall_at_top_share"],
+        )
+    return fitted, metrics, tops
+
+
+def _evaluate(conf: Conf, model: PipelineModel, split: _Split) -> tuple[dict[str, Any], DataFrame]:
+    """Notice-level and population metrics of one model, and its top-share membership of the
+    confirmed listings (for the paired bootstrap). The scored population is cached: it is ranked
+    several times."""
+    notices = _metrics(conf, models.score(model, split.eval_notices))
+    scored = models.score(model, split.population).select("listing_id", "score", "label")
+    scored = scored.localCheckpoint()  # one scoring pass, however many rankings follow
+    population = _population_metrics(conf, scored)
+    return {**notices, **population}, top_membership(scored, top_share=conf.training.top_share)
+
+
+def _calibrate(
+    conf: TrainingConf, model: PipelineModel, split: _Split
+) -> tuple[PipelineModel, dict[str, float]]:
+    """The model with a Platt stage, so that a score of 0.9 means about 90% counterfeit.
+
+    On the population (training.population), Platt scaling on the evaluation night learns
+    P(labelled | x); the label frequency c = P(labelled | counterfeit) is its mean over the
+    confirmed listings (Elkan and Noto's estimator), and P(counterfeit | x) = P(labelled | x) / c.
+    Notices only: Platt on the evaluation notices, c = 1 (P(confirmed | reported, x)). Only rows
+    inside the brand gate, where the classifier's own probability is the score. A model whose
+    scores do not rank the evaluation rows at all is left uncalibrated, with a warning."""
+    rows = split.population if conf.population else split.eval_notices
+    scored = (
+        models.score(model, rows)
+        .where(names_a_brand())
+        .select("listing_id", "score", F.coalesce(F.col("label"), F.lit(0)).alias("label"))
+        .localCheckpoint()
+    )
+    try:
+        frequency = 1.0
+        if conf.population:
+            plain = models.with_calibration(model, scored, label_frequency=1.0, knee=0.999999)
+            mean = (
+                models.score(plain, split.population.where(F.col("label") == 1))
+                .agg(F.avg("score"))
+                .first()
+            )
+            frequency = min(1.0, max(1e-6, float(mean[0]))) if mean and mean[0] else 1.0
+        calibrated = models.with_calibration(
+            model, scored, label_frequency=frequency, knee=conf.calibration_knee
+        )
+    except ValueError as exc:
+        log.warning("model left uncalibrated: %s", exc)
+        return model, {}
+    return calibrated, models.calibration_params(calibrated) or {}
 
 
 def _metrics(conf: Conf, scored: DataFrame) -> dict[str, Any]:
@@ -259,6 +454,13 @@ def _metrics(conf: Conf, scored: DataFrame) -> dict[str, Any]:
         budget=conf.training.review_budget,
         top_share=conf.training.top_share,
     )
+
+
+def _population_metrics(conf: Conf, scored: DataFrame) -> dict[str, Any]:
+    values = population_metrics(
+        scored, budget=conf.training.review_budget, top_share=conf.training.top_share
+    )
+    return {f"population_{k}": v for k, v in values.items()}
 
 
 def _class_counts(rows: DataFrame) -> dict[int, int]:

@@ -32,10 +32,10 @@ from pyspark.sql import functions as F
 
 from features import linkage
 from features.labels import verdicts_known
-from features.scoring import gold_identifier
 from jobs.conf import PROJECT_ROOT, load_conf
 from jobs.context import JobContext
 from jobs.ring_graph import ring_figure
+from training.scoring import gold_identifier
 
 # %matplotlib inline
 import matplotlib.pyplot as plt

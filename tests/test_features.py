@@ -6,12 +6,25 @@ from datetime import date, datetime
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 
 from features.brands import brand_matches, brand_terms
 from features.labels import verdicts_known
-from features.listings import with_brand_prices, with_image_reuse, with_keywords
+from features.linkage import usable_identifiers
+from features.listings import (
+    with_brand_prices,
+    with_image_reuse,
+    with_keywords,
+    without_own_verdict,
+)
 from features.reviews import review_anomalies
-from features.sellers import shared_with_confirmed, storefront, takedown_history
+from features.sellers import (
+    neighbour_takedowns,
+    shared_with_confirmed,
+    storefront,
+    takedown_history,
+)
 
 NIGHT = date(2026, 11, 10)
 
@@ -247,3 +260,83 @@ def test_payee_and_ship_origin_shared_with_confirmed_sellers(spark: SparkSession
         "s2": 2,
         "s3": 1,
     }
+
+
+LISTING_RECORD = (
+    "listing_id string, seller_id string, seller_confirmed_takedowns int, "
+    "seller_rejected_takedowns int, ring_size int, ring_confirmed_takedowns int, "
+    "ring_confirmed_sellers int, ring_confirmed_share double"
+)
+
+
+def test_a_listing_never_counts_its_own_verdict_in_its_sellers_or_rings_record(
+    spark: SparkSession,
+) -> None:
+    # s1 (two confirmed takedowns, L1 and L2) and the new account s4 are in a ring of 4; s3's
+    # only confirmed takedown is L5, in a ring of 2; s5 is unlinked (ring columns 0).
+    notices = spark.createDataFrame(
+        [
+            ("n1", "L1", "s1", datetime(2026, 11, 1), "confirmed", datetime(2026, 11, 3)),
+            ("n2", "L2", "s1", datetime(2026, 11, 2), "confirmed", datetime(2026, 11, 4)),
+            ("n3", "L3", "s2", datetime(2026, 11, 2), "rejected", datetime(2026, 11, 4)),
+            ("n5", "L5", "s3", datetime(2026, 11, 2), "confirmed", datetime(2026, 11, 4)),
+            ("n7", "L7", "s5", datetime(2026, 11, 2), "confirmed", datetime(2026, 11, 4)),
+            ("n8", "L8", "s4", datetime(2026, 11, 11), "confirmed", datetime(2026, 11, 12)),
+        ],
+        "notice_id string, listing_id string, seller_id string, received_at timestamp, "
+        "verdict string, verdict_at timestamp",
+    ).withColumn("_ingest_date", F.to_date("verdict_at"))
+    listings = spark.createDataFrame(
+        [
+            ("L1", "s1", 2, 0, 4, 2, 1, 0.25),
+            ("L2", "s1", 2, 0, 4, 2, 1, 0.25),
+            ("L3", "s2", 0, 1, 4, 2, 1, 0.25),
+            ("L4", "s4", 0, 0, 4, 2, 1, 0.25),  # the new account of the ring
+            ("L8", "s4", 0, 0, 4, 2, 1, 0.25),  # its notice arrives after the night
+            ("L5", "s3", 1, 0, 2, 1, 1, 0.5),
+            ("L6", "s3", 1, 0, 2, 1, 1, 0.5),
+            ("L7", "s5", 1, 0, 0, 0, 0, 0.0),
+        ],
+        LISTING_RECORD,
+    )
+    expected = spark.createDataFrame(
+        [
+            ("L1", "s1", 1, 0, 4, 1, 1, 0.25),  # s1 is still confirmed through L2
+            ("L2", "s1", 1, 0, 4, 1, 1, 0.25),
+            ("L3", "s2", 0, 0, 4, 2, 1, 0.25),  # its own rejection is its label too
+            ("L4", "s4", 0, 0, 4, 2, 1, 0.25),
+            ("L8", "s4", 0, 0, 4, 2, 1, 0.25),
+            ("L5", "s3", 0, 0, 2, 0, 0, 0.0),  # s3 was confirmed only through L5
+            ("L6", "s3", 1, 0, 2, 1, 1, 0.5),
+            ("L7", "s5", 0, 0, 0, 0, 0, 0.0),  # no ring: nothing to take out
+        ],
+        LISTING_RECORD,
+    )
+    verdicts = verdicts_known(notices, NIGHT)
+    assertDataFrameEqual(without_own_verdict(listings, verdicts), expected)
+
+
+def test_sellers_sharing_a_non_hub_identifier_with_caught_sellers_inherit_their_takedowns(
+    spark: SparkSession,
+) -> None:
+    identifiers = spark.createDataFrame(
+        [
+            ("a", "payee", "P1"),
+            ("u", "payee", "P1"),
+            ("v", "image", "IMG"),
+            ("a", "image", "IMG"),
+            ("c", "image", "IMG"),
+            # a warehouse shared by 5 sellers, above the cap of 3: it taints no one
+            *[(s, "ship_origin", "WH") for s in ("a", "u", "v", "x", "y")],
+        ],
+        "seller_id string, identifier_type string, identifier string",
+    )
+    takedowns = spark.createDataFrame(
+        [("a", 2), ("c", 1), ("u", 0)], "seller_id string, confirmed_takedowns int"
+    )
+    usable = usable_identifiers(identifiers, cap=3, salt_buckets=2)
+    expected = spark.createDataFrame(
+        [("u", 1, 2), ("v", 2, 3), ("a", 1, 1), ("c", 1, 2)],
+        "seller_id string, neighbour_confirmed_sellers int, neighbour_confirmed_takedowns int",
+    )
+    assertDataFrameEqual(neighbour_takedowns(usable, takedowns), expected)

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
 from features.graph import connected_components
+from features.labels import verdicts_known
 from features.linkage import (
     hubs,
     identifier_degrees,
     links,
+    member_links,
     pair_evidence,
+    ring_features,
+    ring_first_nights,
     ring_lineage,
     rings,
     stable_ring_ids,
 )
+from features.sellers import takedown_history
 from jobs.conf import LinkageConf
 
 NIGHT = date(2026, 11, 1)
@@ -81,6 +87,7 @@ def _linked(spark: SparkSession, rows: list[tuple[str, str, str]]) -> set[tuple[
         cap=DEFAULTS.hub_degree_cap,
         rare_degree=DEFAULTS.rare_degree,
         type_weights=DEFAULTS.type_weights,
+        repeat_decay=DEFAULTS.repeat_decay,
     )
     return {
         (r["src_seller_id"], r["dst_seller_id"])
@@ -144,6 +151,7 @@ def test_hub_cap_prevents_the_giant_component(spark: SparkSession, cap: int, gia
         cap=cap,
         rare_degree=10_000 if giant else 10,
         type_weights=DEFAULTS.type_weights,
+        repeat_decay=DEFAULTS.repeat_decay,
     )
     clusters = rings(
         links(evidence, DEFAULTS.min_link_score),
@@ -244,3 +252,152 @@ def test_ring_ids_survive_nights_and_record_merges_and_splits(spark: SparkSessio
     assert lineage[(second["r"][0], first["p"])] == ("split", False, True, 1)
     assert lineage[(second["m"][0], None)] == ("new", False, False, 0)
     assert len(lineage) == 5
+
+
+RECORD_NIGHT = date(2026, 11, 10)
+EDGES = "src_seller_id string, dst_seller_id string, weight double, signal_types array<string>"
+
+
+def _ring_notices(spark: SparkSession) -> DataFrame:
+    """Account a of ring R1 has two confirmed takedowns known by the night and a third decided
+    after it; b has one rejected notice; the new account d has none."""
+    return spark.createDataFrame(
+        [
+            ("n1", "L1", "a", datetime(2026, 11, 1), "confirmed", datetime(2026, 11, 3)),
+            ("n2", "L2", "a", datetime(2026, 11, 2), "confirmed", datetime(2026, 11, 9)),
+            ("n3", "L3", "a", datetime(2026, 11, 10, 9), "confirmed", datetime(2026, 11, 11)),
+            ("n4", "L4", "b", datetime(2026, 11, 4), "rejected", datetime(2026, 11, 6)),
+            ("n5", "L5", "e", datetime(2026, 11, 11), "confirmed", datetime(2026, 11, 11)),
+        ],
+        "notice_id string, listing_id string, seller_id string, received_at timestamp, "
+        "verdict string, verdict_at timestamp",
+    ).withColumn("_ingest_date", F.to_date("verdict_at"))
+
+
+def _ring_world(spark: SparkSession) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Tonight's clusters, links and last night's clusters: ring R1 (a, b, c, known since
+    2026-10-25) gained d, opened today and tied to a by a shared payee; R2 (e, f) is new."""
+    clusters = spark.createDataFrame(
+        [("a", "R1"), ("b", "R1"), ("c", "R1"), ("d", "R1"), ("e", "R2"), ("f", "R2")],
+        "seller_id string, ring_id string",
+    )
+    edges = spark.createDataFrame(
+        [
+            ("a", "b", 1.1, ["device", "wifi"]),
+            ("b", "c", 1.0, ["payment"]),
+            ("a", "d", 1.0, ["payee"]),
+            ("e", "f", 1.3, ["image", "ip", "ship_origin"]),
+        ],
+        EDGES,
+    )
+    previous = spark.createDataFrame(
+        [(s, "R1", date(2026, 10, 25)) for s in "abc"],
+        "seller_id string, ring_id string, ring_first_night date",
+    )
+    return clusters, edges, previous
+
+
+def test_new_account_inherits_its_rings_record_known_by_the_night(spark: SparkSession) -> None:
+    clusters, edges, previous = _ring_world(spark)
+    active = spark.createDataFrame(
+        [("L1", "a"), ("L6", "d"), ("L7", "d")], "listing_id string, seller_id string"
+    )
+    record = ring_features(
+        clusters,
+        edges,
+        takedowns=takedown_history(verdicts_known(_ring_notices(spark), RECORD_NIGHT)),
+        active_listings=active,
+        first_nights=ring_first_nights(clusters, previous, RECORD_NIGHT),
+        night=RECORD_NIGHT,
+    )
+    expected = spark.createDataFrame(
+        [
+            # n3 was decided after the night and n5 received after it: neither counts.
+            (
+                "R1",
+                4,
+                0.25,
+                2,
+                1,
+                3,
+                ["device", "payee", "payment", "wifi"],
+                date(2026, 10, 25),
+                16,
+            ),
+            ("R2", 2, 0.0, 0, 0, 0, ["image", "ip", "ship_origin"], RECORD_NIGHT, 0),
+        ],
+        "ring_id string, ring_size int, ring_confirmed_share double, "
+        "ring_confirmed_takedowns int, ring_confirmed_sellers int, ring_listings long, "
+        "ring_signal_types array<string>, ring_first_night date, ring_age_days int",
+    )
+    assertDataFrameEqual(record, expected)
+
+
+def test_ring_age_carries_the_oldest_first_night_through_merges(spark: SparkSession) -> None:
+    tonight = spark.createDataFrame(
+        [("a", "R1"), ("b", "R1"), ("x", "R1"), ("n", "R9")], "seller_id string, ring_id string"
+    )
+    previous = spark.createDataFrame(
+        [("a", date(2026, 10, 25)), ("b", date(2026, 10, 25)), ("x", date(2026, 10, 2))],
+        "seller_id string, ring_first_night date",
+    )
+    expected = spark.createDataFrame(
+        [("R1", date(2026, 10, 2)), ("R9", RECORD_NIGHT)], "ring_id string, ring_first_night date"
+    )
+    assertDataFrameEqual(ring_first_nights(tonight, previous, RECORD_NIGHT), expected)
+    assertDataFrameEqual(
+        ring_first_nights(tonight, None, RECORD_NIGHT),
+        spark.createDataFrame(
+            [("R1", RECORD_NIGHT), ("R9", RECORD_NIGHT)], "ring_id string, ring_first_night date"
+        ),
+    )
+
+
+def test_link_strength_counts_only_links_inside_the_ring(spark: SparkSession) -> None:
+    clusters, edges, _ = _ring_world(spark)
+    # c-e crosses from R1 to R2 (a component split by label propagation): not membership.
+    crossing = spark.createDataFrame([("c", "e", 1.2, ["phone"])], EDGES)
+    expected = spark.createDataFrame(
+        [
+            ("a", 1.1, 2.1),
+            ("b", 1.1, 2.1),
+            ("c", 1.0, 1.0),
+            ("d", 1.0, 1.0),  # the new account: one shared payee
+            ("e", 1.3, 1.3),
+            ("f", 1.3, 1.3),
+        ],
+        "seller_id string, link_strength double, link_evidence double",
+    )
+    assertDataFrameEqual(member_links(clusters, edges.unionByName(crossing)), expected)
+
+
+def _pair(seller_a: str, seller_b: str, *evidence: tuple[str, str]) -> list[tuple[str, str, str]]:
+    """Identifiers (type, value) shared by exactly these two sellers."""
+    return [(s, t, v) for t, v in evidence for s in (seller_a, seller_b)]
+
+
+def test_weak_evidence_of_three_types_links_two_accounts_one_weak_signal_does_not(
+    spark: SparkSession,
+) -> None:
+    rows = (
+        _pair("a", "b", ("image", "ph1"), ("ship_origin", "SZ-1"), ("ip", "10.0.0.1"))
+        + _pair("c", "d", ("image", "ph2"))
+        + _pair("e", "f", ("ship_origin", "SZ-2"))
+        + _pair("g", "h", ("ip", "10.0.0.2"))
+        + _pair("i", "j", ("image", "ph3"), ("ship_origin", "SZ-3"))  # two weak types: not yet
+    )
+    assert _linked(spark, rows) == {("a", "b")}
+
+
+def test_repeated_weak_evidence_of_one_type_adds_up_with_another(spark: SparkSession) -> None:
+    # Four photos used by these two accounts only, and a common ship origin: one operator's
+    # catalog. The best photo alone (0.5) plus the ship origin (0.3) would not link them.
+    photos = [("image", f"ph{i}") for i in range(4)]
+    rows = _pair("a", "b", *photos, ("ship_origin", "SZ-1")) + _pair("c", "d", *photos[:1])
+    rows += _pair("e", "f", *[("image", f"pe{i}") for i in range(6)])  # photos alone: never
+    rows += _pair("g", "h", *[("ip", f"10.0.0.{i}") for i in range(6)])  # nor IPs alone
+    # Stock photos used by more sellers than the hub cap link no one, however many are shared.
+    crowd = [f"s{i:02d}" for i in range(DEFAULTS.hub_degree_cap + 1)]
+    rows += [(s, "image", f"stock{i}") for s in crowd for i in range(3)]
+    rows += _pair("s00", "s01", ("ship_origin", "SZ-9"))
+    assert _linked(spark, rows) == {("a", "b")}

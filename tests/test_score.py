@@ -20,7 +20,13 @@ from pyspark.ml.feature import Imputer, SQLTransformer, StandardScaler, VectorAs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from features.scoring import (
+from jobs.conf import Conf
+from jobs.context import JobContext
+from jobs.maintenance import maintain
+from jobs.score import GOLD, score_night
+from jobs.tables import Lakehouse
+from tests.conftest import conf_for
+from training.scoring import (
     ReasonWeights,
     flag,
     ip_prefix,
@@ -29,12 +35,6 @@ from features.scoring import (
     ring_leads,
     seller_risk,
 )
-from jobs.conf import Conf
-from jobs.context import JobContext
-from jobs.maintenance import maintain
-from jobs.score import GOLD, score_night
-from jobs.tables import Lakehouse
-from tests.conftest import conf_for
 
 NIGHT = date(2026, 11, 3)
 FEATURES = ("is_basic_template", "price_to_reference", "brand_term_match", "store_modules")
@@ -373,6 +373,31 @@ def test_reasons_of_a_logistic_model_are_the_positive_terms_of_the_logit(
     unsigned = ReasonWeights({"a": 2.0, "b": 1.0}, signed=False)
     trees = {r["listing_id"]: r["reasons"] for r in reason_codes(scored, unsigned, top=1).collect()}
     assert trees == {"x": ["a=2.00"], "y": ["a=0.00"], "z": []}
+
+
+def test_a_constrained_feature_is_a_reason_only_on_its_suspicious_side(
+    spark: SparkSession,
+) -> None:
+    """A genuine listing at 20x its brand's reference price is unusual, but never suspicious for
+    being expensive: with the trees' monotone direction (-1: lower is more suspicious), its price
+    is no reason, while a listing far below the reference keeps it."""
+    scored = spark.createDataFrame(
+        [("cheap", 0.2, 1.0), ("dear", 20.0, 1.0), ("usual", 10.0, 4.0)],
+        "listing_id string, price_to_reference double, store_modules double",
+    )
+    weights = ReasonWeights(
+        {"price_to_reference": 3.0, "store_modules": 1.0},
+        signed=False,
+        directions={"price_to_reference": -1},
+    )
+    reasons = {
+        r["listing_id"]: r["reasons"] for r in reason_codes(scored, weights, top=1).collect()
+    }
+    assert reasons == {
+        "cheap": ["price_to_reference=0.20"],
+        "dear": ["store_modules=1.00"],
+        "usual": ["store_modules=4.00"],
+    }
 
 
 def test_flags_stop_at_the_review_budget(spark: SparkSession) -> None:

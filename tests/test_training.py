@@ -22,6 +22,7 @@ from tests.conftest import conf_for
 from training import models
 from training.evaluate import pr_curve, ranking_metrics
 from training.labels import feature_columns, labelled_notices, training_set
+from training.population import Difference
 from training.promotion import decide, training_due
 from training.rules import rules_score
 from training.split import split_boundary, time_split
@@ -202,14 +203,31 @@ def test_feature_columns_are_numeric_and_boolean_columns_but_ids_and_dates(
     ]
 
 
+def _gain(estimate: float, low: float) -> Difference:
+    return Difference(estimate, low, estimate + (estimate - low), 40, 0.9, 200)
+
+
 def test_gate_refuses_a_worse_model_and_a_first_model_that_does_not_beat_the_rules() -> None:
-    assert decide(0.80, champion_pr_auc=0.90, rules_pr_auc=0.4, margin=0.01).alias == "challenger"
-    assert decide(0.905, champion_pr_auc=0.90, rules_pr_auc=0.4, margin=0.01).alias == "challenger"
-    assert decide(0.95, champion_pr_auc=0.90, rules_pr_auc=0.4, margin=0.01).alias == "champion"
-    assert decide(0.35, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "challenger"
-    assert decide(0.60, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "champion"
-    assert decide(0.405, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "champion"
-    assert decide(0.40, champion_pr_auc=None, rules_pr_auc=0.4, margin=0.01).alias == "challenger"
+    gate = {"positives": 40, "min_positives": 20, "margin": 0.01}
+    rules = _gain(0.3, 0.1)
+    # Against a champion: the gain must reach the margin and its interval must clear zero.
+    worse, noisy, better = _gain(-0.1, -0.2), _gain(0.05, -0.01), _gain(0.05, 0.02)
+    assert decide(versus_champion=worse, versus_rules=rules, **gate).alias == "challenger"
+    assert decide(versus_champion=noisy, versus_rules=rules, **gate).alias == "challenger"
+    assert decide(versus_champion=_gain(0.005, 0.001), versus_rules=rules, **gate).alias == (
+        "challenger"
+    )
+    assert decide(versus_champion=better, versus_rules=rules, **gate).alias == "champion"
+    # A first model: better than the rules (point estimate), or no champion at all.
+    assert decide(versus_champion=None, versus_rules=rules, **gate).alias == "champion"
+    assert decide(versus_champion=None, versus_rules=_gain(0.0, -0.1), **gate).alias == (
+        "challenger"
+    )
+    # Too few confirmed listings to judge: never promoted, however good the figures.
+    few = {**gate, "positives": 19}
+    refused = decide(versus_champion=better, versus_rules=rules, **few)
+    assert refused.alias == "challenger" and refused.reason.startswith("too little evidence: 19")
+    assert decide(versus_champion=None, versus_rules=rules, **few).alias == "challenger"
 
 
 def test_training_is_due_without_a_champion_or_on_schedule() -> None:
@@ -310,6 +328,7 @@ def world(
         "training.gbt_max_iter=8",
         "training.gbt_max_depth=3",
         "training.min_labels=30",
+        "training.min_eval_positives=10",
     )
     ctx = JobContext(conf)
     features, notices, late_rows, gaps = _synthetic_world(spark)
@@ -411,7 +430,7 @@ def test_model_trained_on_shuffled_labels_is_refused_and_the_champion_stays(
 ) -> None:
     conf, client = world.ctx.conf, _client(world)
     assert shuffled.alias == "challenger", shuffled.reason
-    assert "does not beat the champion" in shuffled.reason
+    assert "not better than the champion beyond the noise" in shuffled.reason
     name = conf.mlflow.model_name
     assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
     assert str(client.get_model_version_by_alias(name, "challenger").version) == shuffled.version
@@ -419,12 +438,14 @@ def test_model_trained_on_shuffled_labels_is_refused_and_the_champion_stays(
     assert run.data.tags["promotion"] == "challenger"
     assert run.data.tags["promotion_reason"] == shuffled.reason
     assert run.data.params["shuffled_labels"] == "True"
-    # The champion was re-scored on the same evaluation notices: the figures it earned itself.
+    # The champion was re-scored on the same evaluation notices and population: the figures it
+    # earned itself; the useless model's gain over it does not clear zero.
     metrics = run.data.metrics
-    assert metrics["champion_pr_auc"] == pytest.approx(
-        max(first.metrics[m]["pr_auc"] for m in ("logistic_regression", "gradient_boosted_trees"))
+    assert metrics["champion_pr_auc"] == pytest.approx(first.metrics["model"]["pr_auc"])
+    assert metrics["champion_population_recall_at_top_share"] == pytest.approx(
+        first.metrics["model"]["population_recall_at_top_share"]
     )
-    assert metrics["model_pr_auc"] < metrics["champion_pr_auc"] - conf.training.promotion_margin
+    assert metrics["gain_over_champion_low"] <= 0.0
 
 
 @pytest.mark.integration

@@ -32,6 +32,7 @@ SETTINGS = (
     "simulator.max_verdict_delay_days=1",
     "simulator.report_rate=0.4",
     "training.min_labels=10",
+    "training.min_eval_positives=5",  # a 3-night world has a few dozen confirmed listings a day
     "scoring.flag_budget=50",
     "scoring.maintenance_weekday=3",  # not one of the world's nights: OPTIMIZE/VACUUM are slow here
 )

@@ -1,9 +1,18 @@
-"""The promotion gate: a new model version becomes `champion` only when it has earned it."""
+"""The promotion gate: a new model version becomes `champion` only when it has earned it.
+
+It decides on the population of the evaluation night (training.population): the share of the
+confirmed listings that a model ranks in the top share of *everything* it would score, not how
+well it separates confirmed from rejected notices (a slice of the catalog the brands chose). And
+"better" means better beyond the noise: a paired bootstrap interval of the gain must clear zero,
+and there must be enough confirmed listings to judge at all.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from training.population import Difference
 
 
 @dataclass(frozen=True)
@@ -13,37 +22,49 @@ class Decision:
 
 
 def decide(
-    candidate_pr_auc: float,
     *,
-    champion_pr_auc: float | None,
-    rules_pr_auc: float | None,
+    positives: int,
+    min_positives: int,
+    versus_champion: Difference | None,
+    versus_rules: Difference | None,
     margin: float,
 ) -> Decision:
-    """Beat the current champion by `margin` on the same evaluation data; a first model must beat
-    the rules-only baseline instead (strictly, with no margin)."""
-    if champion_pr_auc is None:
-        # No margin here: a first model only has to do better than the hand rules.
-        if rules_pr_auc is None:
-            return Decision(
-                "champion", f"first model: PR-AUC {candidate_pr_auc:.4f}, no rules baseline to beat"
-            )
-        if candidate_pr_auc > rules_pr_auc:
+    """The alias of a candidate, from its gains in top-share recall on the evaluation population.
+
+    - fewer than `min_positives` confirmed listings to judge on: challenger, whatever the figures
+      (a gate promoted a champion on 10 positives once; that is no evidence);
+    - no champion yet: the candidate must do better than the rules-only baseline (point estimate:
+      nothing is scored until a first champion exists, and the rules are a low bar);
+    - otherwise the gain over the champion must be at least `margin` and its bootstrap interval
+      must lie above zero.
+    """
+    if positives < min_positives:
+        return Decision(
+            "challenger",
+            f"too little evidence: {positives} confirmed listings on the evaluation night, "
+            f"fewer than training.min_eval_positives = {min_positives}",
+        )
+    if versus_champion is None:
+        if versus_rules is None:
+            return Decision("champion", "first model: no rules baseline to beat")
+        if versus_rules.estimate > 0:
             return Decision(
                 "champion",
-                f"first model: PR-AUC {candidate_pr_auc:.4f} beats the rules baseline's {rules_pr_auc:.4f}",
+                f"first model: top-share recall gain over the rules baseline {versus_rules.describe()}",
             )
         return Decision(
             "challenger",
-            f"first model does not beat the rules baseline: {candidate_pr_auc:.4f} <= {rules_pr_auc:.4f}",
+            f"first model does not beat the rules baseline: gain {versus_rules.describe()}",
         )
-    if candidate_pr_auc > champion_pr_auc + margin:
+    if versus_champion.estimate >= margin and versus_champion.low > 0:
         return Decision(
             "champion",
-            f"PR-AUC {candidate_pr_auc:.4f} beats the champion's {champion_pr_auc:.4f} by more than {margin}",
+            f"beats the champion beyond the noise: top-share recall gain {versus_champion.describe()}",
         )
     return Decision(
         "challenger",
-        f"PR-AUC {candidate_pr_auc:.4f} does not beat the champion's {champion_pr_auc:.4f} by {margin}",
+        f"not better than the champion beyond the noise (margin {margin}): top-share recall gain "
+        f"{versus_champion.describe()}",
     )
 
 

@@ -42,6 +42,29 @@ GENERIC_PRODUCTS: tuple[str, ...] = (
     "shower curtain",
     "plant pot",
 )
+# Genuine listings of a brand priced like fakes, with the price-to-reference range each is drawn in.
+CHEAP_GENUINE_KINDS: dict[str, tuple[float, float]] = {
+    "outlet": (0.35, 0.6),
+    "pre_owned": (0.2, 0.6),
+    "spare_part": (0.1, 0.3),
+    "bundle": (0.15, 0.5),
+}
+SPARE_PART_WORDING: tuple[str, ...] = (
+    "spare part",
+    "original box and packaging",
+    "replacement part",
+)
+# Generic items that name the brand they fit: "case for Nordwyn wireless earbuds".
+ACCESSORY_WORDING: tuple[str, ...] = (
+    "case for",
+    "cover for",
+    "compatible with",
+    "replacement strap for",
+    "stand for",
+    "cleaning kit for",
+)
+# Brands forbid authorised sellers to ask less than this share of the reference price.
+MIN_AUTHORISED_RATIO = 0.6
 CATEGORIES: tuple[str, ...] = tuple(sorted({b.category for b in BRANDS} | {"home", "garden"}))
 COUNTERFEIT_KEYWORDS: tuple[str, ...] = (
     "replica",

@@ -12,6 +12,13 @@ What makes it hard enough that a naive detector fails:
 - partial, late and noisy labels: brands report a share of fakes, some reports are rejected as
   genuine, verdicts arrive days later and some stay pending.
 
+Knobs that are off in the demo world (jobs/simulator/scenarios.py turns them on) add what real
+marketplaces have: genuine listings priced like fakes (authorised discounters, outlet, pre-owned,
+spare parts, bundles, price typos, accessories that name a brand), brands that report at their own
+rates and report cheap genuine listings, rings split into workshops tied only by money, logistics
+and photos, accounts that keep one weak tie, VPN exits and parcel forwarders. The truth says what
+each listing is (`kind`, `price_typo`) and which workshop a ring account belongs to.
+
 Each table is a DataFrame with a `dt` column (the export day); the job writes it partitioned by dt.
 """
 
@@ -26,10 +33,14 @@ from pyspark.sql import functions as F
 from data_contracts.schemas import RAW_TABLES
 from jobs.conf import SimulatorConf
 from jobs.simulator.brands import (
+    ACCESSORY_WORDING,
     BRANDS,
     CATEGORIES,
+    CHEAP_GENUINE_KINDS,
     COUNTERFEIT_KEYWORDS,
     GENERIC_PRODUCTS,
+    MIN_AUTHORISED_RATIO,
+    SPARE_PART_WORDING,
     misspellings,
 )
 from jobs.simulator.draws import chance, digest, integer, pick, uniform
@@ -46,6 +57,11 @@ SIGNALS = (
     "ship_origin",
     "image",
 )
+# What a ring's workshops keep to themselves (their own kit and accounts); the other signals (money,
+# logistics, photos) are the ring's, shared across its workshops.
+WORKSHOP_SIGNALS = ("device", "wifi", "ip", "payment", "bank", "return_address", "phone")
+# The weak signals an evasive account may keep as its only tie to its ring.
+LONE_SIGNALS = ("image", "ship_origin", "payee")
 
 
 @dataclass(frozen=True)
@@ -99,8 +115,11 @@ def generate(spark: SparkSession, spec: WorldSpec) -> World:
         F.when(F.col("is_ring"), F.concat(F.lit("ring-"), F.col("ring_idx").cast("string"))).alias(
             "ring_id"
         ),
+        "workshop",
     )
-    truth_listings = listings.where(F.col("version") == 1).select("listing_id", "is_counterfeit")
+    truth_listings = listings.where(F.col("version") == 1).select(
+        "listing_id", "is_counterfeit", "kind", "price_typo"
+    )
     return World(tables, truth_sellers, truth_listings)
 
 
@@ -128,6 +147,8 @@ def _sellers(spark: SparkSession, spec: WorldSpec) -> DataFrame:
         (idx >= spec.ring_sellers) & (idx < spec.ring_sellers + spec.family_sellers),
         F.floor((idx - spec.ring_sellers) / 2),
     )
+    reseller = ~is_ring & (F.pmod(idx, F.lit(53)) == 7)
+    discounters = p.authorised_discounter_share
     wifi_hubs = max(1, spec.sellers // p.sellers_per_wifi_hub)
     nat_ips = max(1, spec.sellers // p.sellers_per_nat_ip)
     frame = (
@@ -147,14 +168,37 @@ def _sellers(spark: SparkSession, spec: WorldSpec) -> DataFrame:
                 integer(s, "late_day", 1, max(1, spec.days - 1), idx),
             ).otherwise(0),
         )
-        # Authorised resellers: a few honest accounts per brand, with real discounts.
+        # Authorised resellers: a few honest accounts per brand, with real discounts; authorised
+        # discounters (registered too) sell the same brand far below the reference.
+        .withColumn(
+            "is_discounter", ~is_ring & ~reseller & chance(s, "discounter", discounters, idx)
+        )
         .withColumn(
             "authorised_brand",
-            F.when(~is_ring & (F.pmod(idx, F.lit(53)) == 7), F.pmod(idx, F.lit(len(BRANDS)))),
+            F.when(reseller, F.pmod(idx, F.lit(len(BRANDS)))).when(
+                F.col("is_discounter"),
+                F.pmod(F.xxhash64(F.lit(s), F.lit("disc_brand"), idx), F.lit(len(BRANDS))),
+            ),
         )
         .withColumn(
             "basic_template",
-            F.when(is_ring, chance(s, "tpl", 0.8, idx)).otherwise(chance(s, "tpl", 0.18, idx)),
+            F.when(is_ring, chance(s, "tpl", p.ring_basic_template_share, idx)).otherwise(
+                chance(s, "tpl", p.honest_basic_template_share, idx)
+            ),
+        )
+        .withColumn(
+            "workshop",
+            F.when(
+                is_ring,
+                F.pmod(F.xxhash64(F.lit(s), F.lit("workshop"), idx), F.lit(p.workshops_per_ring)),
+            ).cast("int"),
+        )
+        .withColumn(
+            "lone_signal",
+            F.when(
+                is_ring & chance(s, "lone", p.lone_signal_share, idx),
+                pick(list(LONE_SIGNALS), F.xxhash64(F.lit(s), F.lit("lone_n"), idx)),
+            ),
         )
         .withColumn(
             "registered_days_ago",
@@ -166,7 +210,14 @@ def _sellers(spark: SparkSession, spec: WorldSpec) -> DataFrame:
             "ship_hub",
             F.when(
                 ~is_ring & chance(s, "fc", p.warehouse_share, idx),
-                F.concat(F.lit("FC-"), integer(s, "fc_n", 1, 3, idx).cast("string")),
+                F.concat(
+                    F.lit("FC-"), integer(s, "fc_n", 1, p.fulfilment_centres, idx).cast("string")
+                ),
+            ).when(
+                ~is_ring & chance(s, "forwarder", p.parcel_forwarder_share, idx),
+                F.concat(
+                    F.lit("PF-"), integer(s, "pf_n", 1, p.parcel_forwarders, idx).cast("string")
+                ),
             ),
         )
         .withColumn(
@@ -179,6 +230,7 @@ def _sellers(spark: SparkSession, spec: WorldSpec) -> DataFrame:
         )
     )
     for signal in SIGNALS:
+        unit = _ring_unit(signal, p.workshops_per_ring)
         own = (
             _ipv4(s, "ip-own", idx)
             if signal == "ip"
@@ -189,26 +241,56 @@ def _sellers(spark: SparkSession, spec: WorldSpec) -> DataFrame:
             else digest(s, signal, idx)
         )
         ring_value = (
-            _ipv4(s, "ip-ring", F.col("ring_idx"))
+            _ipv4(s, "ip-ring", unit)
             if signal == "ip"
-            else digest(s, signal + "-ring", F.col("ring_idx")).substr(1, 16)
+            else digest(s, signal + "-ring", unit).substr(1, 16)
             if signal == "image"
-            else F.concat(F.lit("WH-"), digest(s, signal + "-ring", F.col("ring_idx")).substr(1, 8))
+            else F.concat(F.lit("WH-"), digest(s, signal + "-ring", unit).substr(1, 8))
             if signal == "ship_origin"
-            else digest(s, signal + "-ring", F.col("ring_idx"))
+            else digest(s, signal + "-ring", unit)
         )
-        shares = is_ring & chance(s, "share-" + signal, p.ring_signal_rates.get(signal, 0.0), idx)
+        shares = is_ring & _shares_ring_signal(s, signal, p)
         value = F.when(shares, ring_value)
         if signal in ("device", "wifi"):
             value = value.when(
                 F.col("family_idx").isNotNull(), digest(s, signal + "-family", F.col("family_idx"))
             )
         if signal == "ip":
-            value = value.when(~is_ring & chance(s, "natted", 0.5, idx), F.col("nat_ip"))
+            value = value.when(
+                ~is_ring & chance(s, "natted", p.nat_seller_share, idx), F.col("nat_ip")
+            )
         if signal == "ship_origin":
             value = value.when(F.col("ship_hub").isNotNull(), F.col("ship_hub"))
         frame = frame.withColumn(f"{signal}_value", value.otherwise(own))
     return frame.withColumn("id_doc_hash", digest(s, "id_doc", idx))
+
+
+def _ring_unit(signal: str, workshops: int) -> Column:
+    """Whose value a ring account shares: its ring's, or for a workshop's own kit its workshop's.
+
+    One workshop per ring keys by the ring alone, so the default world keeps its values."""
+    if workshops == 1 or signal not in WORKSHOP_SIGNALS:
+        return F.col("ring_idx")
+    return F.col("ring_idx") * workshops + F.col("workshop")
+
+
+def _shares_ring_signal(seed: int, signal: str, p: SimulatorConf) -> Column:
+    """Whether a ring account uses its ring's `signal`.
+
+    An evasive (lone-signal) account keeps exactly one weak tie; accounts opened after day one
+    share each signal less often when new_account_signal_scale < 1 (the operator learned)."""
+    idx = F.col("seller_idx")
+    rate: float | Column = p.ring_signal_rates.get(signal, 0.0)
+    if p.new_account_signal_scale != 1.0:
+        rate = F.when(F.col("opened_day") > 0, F.lit(rate * p.new_account_signal_scale)).otherwise(
+            F.lit(rate)
+        )
+    shares = chance(seed, "share-" + signal, rate, idx)
+    if p.lone_signal_share > 0:
+        shares = F.when(F.col("lone_signal").isNotNull(), F.col("lone_signal") == signal).otherwise(
+            shares
+        )
+    return shares
 
 
 def _ipv4(seed: int, salt: str, key: Column) -> Column:
@@ -276,7 +358,7 @@ def _brand_registry(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) ->
         "brand",
         "category",
         F.col("ref").cast("decimal(12,2)").alias("reference_price"),
-        (F.col("ref") * 0.6).cast("decimal(12,2)").alias("min_authorized_price"),
+        (F.col("ref") * MIN_AUTHORISED_RATIO).cast("decimal(12,2)").alias("min_authorized_price"),
         "authorized_seller_ids",
         F.col("terms").alias("protected_terms"),
         F.lit(spec.start).alias("dt"),
@@ -309,6 +391,7 @@ def _listings(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
                 "ring_idx",
                 "opened_day",
                 "authorised_brand",
+                "is_discounter",
                 "image_value",
                 "ship_origin_value",
             ),
@@ -327,42 +410,62 @@ def _listings(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
         .withColumn(
             "kind",
             F.when(F.col("is_counterfeit"), "fake")
-            .when(F.col("authorised_brand").isNotNull() & (u("auth") < 0.8), "authorised")
+            .when(
+                F.col("authorised_brand").isNotNull() & (u("auth") < 0.8),
+                F.when(F.col("is_discounter"), "discounter").otherwise("authorised"),
+            )
             .when(
                 u("branded") < p.branded_share_honest,
-                F.when(u("clear") < 0.15, "clearance").otherwise("genuine"),
+                F.when(u("clear") < 0.15, "clearance")
+                .when(
+                    u("cheap") < p.cheap_genuine_share,
+                    pick(list(CHEAP_GENUINE_KINDS), F.xxhash64(F.lit(s), F.lit("cheap_n"), idx)),
+                )
+                .otherwise("genuine"),
             )
+            .when(u("accessory") < p.brand_accessory_share, "brand_accessory")
             .otherwise("generic"),
         )
         .withColumn(
             "brand_idx",
-            F.when(F.col("kind") == "authorised", F.col("authorised_brand")).when(
+            F.when(F.col("kind").isin("authorised", "discounter"), F.col("authorised_brand")).when(
                 F.col("kind") != "generic",
                 F.pmod(F.xxhash64(F.lit(s), F.lit("brand"), idx), F.lit(len(BRANDS))),
             ),
         )
         .join(F.broadcast(brands), "brand_idx", "left")
     )
-    fake = F.col("kind") == "fake"
+    kind = F.col("kind")
+    fake = kind == "fake"
     ratio = (
         F.when(fake, 0.12 + u("ratio") * 0.38)
-        .when(F.col("kind") == "authorised", 0.62 + u("ratio") * 0.25)
-        .when(F.col("kind") == "clearance", 0.4 + u("ratio") * 0.3)
-        .otherwise(0.85 + u("ratio") * 0.4)
+        .when(kind == "authorised", 0.62 + u("ratio") * 0.25)
+        .when(kind == "clearance", 0.4 + u("ratio") * 0.3)
+        .when(kind == "discounter", 0.3 + u("ratio") * 0.3)
     )
-    price_usd = F.when(F.col("kind") == "generic", 3 + u("gprice") * 80).otherwise(
-        F.col("ref") * ratio
+    for cheap_kind, (low, high) in CHEAP_GENUINE_KINDS.items():
+        ratio = ratio.when(kind == cheap_kind, low + u("ratio") * (high - low))
+    ratio = ratio.otherwise(0.85 + u("ratio") * 0.4)
+    price_usd = (
+        F.when(kind == "generic", 3 + u("gprice") * 80)
+        .when(kind == "brand_accessory", 3 + u("gprice") * 37)
+        .otherwise(F.col("ref") * ratio)
     )
+    # A typo moves the decimal point of a genuine listing's price, one way or the other.
+    price_typo = ~F.col("is_counterfeit") & chance(s, "price_typo", p.price_typo_rate, idx)
+    typo_up = u("typo_up") < 0.5
+    typo_factor = F.when(~price_typo, F.lit(1.0)).when(typo_up, 10.0).otherwise(0.1)
     currencies = list(spec.rates_to_usd)
     currency = F.when(
-        u("cur") < 0.7, F.lit("USD") if "USD" in currencies else F.lit(currencies[0])
+        u("cur") < p.home_currency_share,
+        F.lit("USD") if "USD" in currencies else F.lit(currencies[0]),
     ).otherwise(pick(currencies, F.xxhash64(F.lit(s), F.lit("cur_n"), idx)))
     rate = F.element_at(
         F.create_map(*[x for c, r in spec.rates_to_usd.items() for x in (F.lit(c), F.lit(r))]),
         currency,
     )
     product = F.when(
-        F.col("kind") == "generic",
+        kind == "generic",
         pick(list(GENERIC_PRODUCTS), F.xxhash64(F.lit(s), F.lit("gp"), idx)),
     ).otherwise(
         F.element_at(
@@ -378,17 +481,39 @@ def _listings(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
     title_brand = (
         F.when(fake & (u("hide") < 0.25), F.lit("designer style"))
         .when(fake & (u("typo") < 0.4), F.initcap(typo))
-        .when(F.col("kind") != "generic", F.col("brand_name"))
+        .when(kind != "generic", F.col("brand_name"))
     )
     keyword = F.when(
         fake & (u("kw") < 0.35),
         pick(list(COUNTERFEIT_KEYWORDS), F.xxhash64(F.lit(s), F.lit("kwn"), idx)),
     )
-    title = F.concat_ws(" ", title_brand, product, keyword, F.when(u("new") < 0.5, F.lit("new")))
+    # Genuine kinds say what they are: "pre-owned ...", "... outlet", "case for <brand> ...".
+    wording_before = F.when(kind == "pre_owned", F.lit("pre-owned")).when(
+        kind == "brand_accessory",
+        pick(list(ACCESSORY_WORDING), F.xxhash64(F.lit(s), F.lit("acc_n"), idx)),
+    )
+    wording_after = (
+        F.when(kind == "outlet", F.lit("outlet"))
+        .when(kind == "bundle", F.lit("sample bundle"))
+        .when(
+            kind == "spare_part",
+            pick(list(SPARE_PART_WORDING), F.xxhash64(F.lit(s), F.lit("spare_n"), idx)),
+        )
+    )
+    title = F.concat_ws(
+        " ",
+        wording_before,
+        title_brand,
+        product,
+        wording_after,
+        keyword,
+        F.when(u("new") < 0.5, F.lit("new")),
+    )
+    # An accessory names the brand it fits; it does not claim to be the brand.
     claimed_brand = (
         F.when(fake & (u("bfield") < 0.2), F.lit(None).cast("string"))
         .when(fake & (u("bfield") < 0.45), F.initcap(typo))
-        .when(F.col("kind") != "generic", F.col("brand_name"))
+        .when(~kind.isin("generic", "brand_accessory"), F.col("brand_name"))
     )
     image = F.when(fake & (uniform(s, "img", idx) < 0.5), F.col("image_value")).otherwise(
         digest(s, "img-own", idx).substr(1, 16)
@@ -398,6 +523,13 @@ def _listings(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
         "listing_idx",
         "seller_id",
         "is_counterfeit",
+        "kind",
+        price_typo.alias("price_typo"),
+        # What a brand sees when it looks: a genuine listing priced like a fake.
+        (
+            ~F.col("is_counterfeit")
+            & (price_usd * typo_factor < F.col("ref") * MIN_AUTHORISED_RATIO)
+        ).alias("looks_cheap"),
         "day",
         "brand_name",
         F.concat(F.lit("L"), digest(s, "listing", idx).substr(1, 17)).alias("listing_id"),
@@ -407,7 +539,7 @@ def _listings(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
         F.coalesce(
             F.col("brand_category"), pick(list(CATEGORIES), F.xxhash64(F.lit(s), F.lit("cat"), idx))
         ).alias("category"),
-        (price_usd / rate).cast("decimal(12,2)").alias("price"),
+        _price(price_usd, rate, price_typo, typo_up).alias("price"),
         currency.alias("currency"),
         image.alias("image_phash"),
         F.col("ship_origin_value").alias("ships_from"),
@@ -437,6 +569,17 @@ def _listings(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
     return v1.unionByName(v2).withColumn("dt", _dt(spec, F.col("day")))
 
 
+def _price(price_usd: Column, rate: Column, price_typo: Column, typo_up: Column) -> Column:
+    """The asking price in its currency, to the cent; a typo multiplies it or divides it by ten."""
+    price = (price_usd / rate).cast("decimal(12,2)")
+    cent = F.lit(0.01).cast("decimal(12,2)")
+    return (
+        F.when(~price_typo, price)
+        .when(typo_up, (price * 10).cast("decimal(12,2)"))
+        .otherwise(F.greatest((price / 10).cast("decimal(12,2)"), cent))
+    )
+
+
 def _sessions(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataFrame:
     p, s = spec.proportions, spec.seed
     per_day = spark.range(spec.days * p.sessions_per_seller_day).select(
@@ -444,6 +587,11 @@ def _sessions(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
     )
     key = [F.col("seller_idx"), F.col("n")]
     at_hub = chance(s, "hub", p.hub_session_share, *key)
+    # A commercial VPN: a few exit addresses shared by whoever uses it, honest or not.
+    at_vpn = chance(s, "vpn", p.vpn_session_share, *key)
+    vpn_exit = _ipv4(
+        s, "vpn", F.pmod(F.xxhash64(F.lit(s), F.lit("vpn_n"), *key), F.lit(p.vpn_exit_ips))
+    )
     return (
         sellers.crossJoin(F.broadcast(per_day))
         .where(F.col("opened_day") <= F.col("day"))
@@ -453,7 +601,10 @@ def _sessions(spark: SparkSession, spec: WorldSpec, sellers: DataFrame) -> DataF
             _ts(spec, F.col("day"), integer(s, "ses_s", 0, 86399, *key)).alias("event_ts"),
             F.col("device_value").alias("device_id"),
             F.when(at_hub, F.col("wifi_hub")).otherwise(F.col("wifi_value")).alias("wifi_bssid"),
-            F.when(at_hub, F.col("nat_ip")).otherwise(F.col("ip_value")).alias("ip"),
+            F.when(at_vpn, vpn_exit)
+            .when(at_hub, F.col("nat_ip"))
+            .otherwise(F.col("ip_value"))
+            .alias("ip"),
             _dt(spec, F.col("day")).alias("dt"),
         )
     )
@@ -557,17 +708,24 @@ def _orders(spec: WorldSpec, listings: DataFrame, sellers: DataFrame) -> DataFra
 
 
 def _notices(spec: WorldSpec, listings: DataFrame) -> DataFrame:
-    """Brand reports: a share of the fakes, a few genuine branded listings; verdicts come later."""
+    """Brand reports: a share of the fakes, a few genuine branded listings; verdicts come later.
+
+    Brands report what looks suspicious to them: each at its own rate (report_rate_spread), and
+    genuine listings priced like fakes more often than others (suspicious_report_rate)."""
     s, p = spec.seed, spec.proportions
     branded_genuine = ~F.col("is_counterfeit") & F.col("brand_name").isNotNull()
     reported = listings.where((F.col("version") == 1) & F.col("brand_name").isNotNull()).where(
-        (F.col("is_counterfeit") & chance(s, "report", p.report_rate, "listing_idx"))
+        (F.col("is_counterfeit") & chance(s, "report", _brand_report_rate(s, p), "listing_idx"))
         | (branded_genuine & chance(s, "false_report", p.false_report_rate, "listing_idx"))
+        | (
+            F.col("looks_cheap")
+            & chance(s, "suspicious_report", p.suspicious_report_rate, "listing_idx")
+        )
     )
     notice_day = integer(s, "notice_day", F.col("day"), spec.days - 1, "listing_idx")
     delay = integer(s, "delay", 1, p.max_verdict_delay_days, "listing_idx")
     # Brands are right most of the time, not always: a few fakes are rejected, a few genuine confirmed.
-    right = chance(s, "right", 0.95, "listing_idx")
+    right = chance(s, "right", 1 - p.wrong_verdict_rate, "listing_idx")
     verdict = F.when(F.col("is_counterfeit") == right, "confirmed").otherwise("rejected")
     notices = reported.select(
         F.concat(F.lit("N"), digest(s, "notice", "listing_idx").substr(1, 15)).alias("notice_id"),
@@ -578,7 +736,7 @@ def _notices(spec: WorldSpec, listings: DataFrame) -> DataFrame:
         _ts(spec, notice_day, integer(s, "not_s", 0, 86399, "listing_idx")).alias("received_at"),
         verdict.alias("final_verdict"),
         (notice_day + delay).alias("verdict_day"),
-        chance(s, "stays_pending", 0.08, "listing_idx").alias("stays_pending"),
+        chance(s, "stays_pending", p.stays_pending_rate, "listing_idx").alias("stays_pending"),
     )
     pending = notices.select(
         "*",
@@ -595,3 +753,11 @@ def _notices(spec: WorldSpec, listings: DataFrame) -> DataFrame:
     return pending.unionByName(decided).select(
         *_contract("takedown_notices"), _dt(spec, F.col("day")).alias("dt")
     )
+
+
+def _brand_report_rate(seed: int, p: SimulatorConf) -> float | Column:
+    """The share of its fakes a brand reports: report_rate, spread per brand by report_rate_spread."""
+    if p.report_rate_spread == 0:
+        return p.report_rate
+    spread = 1 + p.report_rate_spread * (2 * uniform(seed, "brand_report", "brand_name") - 1)
+    return F.least(F.lit(1.0), F.lit(p.report_rate) * spread)

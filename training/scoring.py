@@ -8,7 +8,7 @@ prefix (/24 for IPv4, /48 for IPv6), computed with built-in functions.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from pyspark.ml import PipelineModel
@@ -56,19 +56,27 @@ class ReasonWeights:
 
     weights: Mapping[str, float]
     signed: bool
+    # Unsigned weights only: the direction in which a feature can raise the score, where domain
+    # knowledge fixes it (the model's monotone constraints: +1 higher is more suspicious, -1
+    # lower is). Such a feature is a reason only when it sits on its suspicious side.
+    directions: Mapping[str, int] = field(default_factory=dict)
 
 
-def reason_weights(model: PipelineModel, columns: Sequence[str]) -> ReasonWeights:
+def reason_weights(
+    model: PipelineModel, columns: Sequence[str], *, directions: Mapping[str, int] | None = None
+) -> ReasonWeights:
     """Logistic regression: the signed coefficients (on standardised inputs); trees: the global
-    feature importances, which have no direction."""
-    last = model.stages[-1]
+    feature importances, which have no direction of their own, with the `directions` of the
+    features the trees were constrained on."""
+    last = models.classifier(model)
     coefficients = getattr(last, "coefficients", None)
     if coefficients is not None:
         values = coefficients.toArray()
         return ReasonWeights(
             {c: float(v) for c, v in zip(columns, values, strict=True)}, signed=True
         )
-    return ReasonWeights(models.importances(model, columns), signed=False)
+    known = {c: d for c, d in (directions or {}).items() if d in (-1, 1)}
+    return ReasonWeights(models.importances(model, columns), signed=False, directions=known)
 
 
 def reason_codes(scored: DataFrame, weights: ReasonWeights, *, top: int) -> DataFrame:
@@ -97,7 +105,9 @@ def reason_codes(scored: DataFrame, weights: ReasonWeights, *, top: int) -> Data
         if mean is None or not std:
             continue  # a constant feature explains nothing
         z = (v - F.lit(mean)) / F.lit(std)
-        push = F.lit(weights.weights[n]) * (z if weights.signed else F.abs(z))
+        direction = weights.directions.get(n)
+        signed = z if weights.signed else z * F.lit(direction) if direction else F.abs(z)
+        push = F.lit(weights.weights[n]) * signed
         pushes.append(
             F.struct(
                 F.round(F.coalesce(push, F.lit(0.0)), 9).alias("push"),
