@@ -27,6 +27,14 @@ from jobs.conf import PROJECT_ROOT, overrides_under
 MODELS = {"population": "training.population=true", "notices_only": "training.population=false"}
 
 
+def _json(stdout: str) -> Any:
+    """The JSON document a `radar` command prints last (its log lines go to stdout before it)."""
+    start = 0 if stdout.startswith("{") else stdout.find("\n{") + 1
+    if start == 0 and not stdout.startswith("{"):
+        raise ValueError(f"no JSON document in the output: {stdout[-500:]!r}")
+    return json.loads(stdout[start:])
+
+
 def _radar(log: Path, settings: list[str], *args: str) -> str:
     command = [sys.executable, "-m", "jobs", *args]
     for setting in settings:
@@ -35,6 +43,7 @@ def _radar(log: Path, settings: list[str], *args: str) -> str:
         out.write(f"\n$ {' '.join(command)}\n")
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
     with log.open("a") as out:
+        out.write(done.stdout[-20000:])
         out.write(done.stderr[-20000:])
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}); see {log}")
@@ -52,21 +61,22 @@ def run_world(
     last, cutoff = start + timedelta(days=days - 1), start + timedelta(days=days - 2)
     flag = {"randomise": "--randomise", "seed": "--seed", "scenario": "--scenario"}[kind]
     simulate = ["simulate", "--out", str(root / "landing"), "--listings", str(listings)]
-    _radar(log, settings, *simulate, "--days", str(days), "--start", str(start), flag, value)
+    if not (root / "landing" / "_truth" / "listings.parquet").exists():  # a re-run resumes
+        _radar(log, settings, *simulate, "--days", str(days), "--start", str(start), flag, value)
     _radar(log, settings, "nightly", "--from", str(start), "--to", str(last))
     results: dict[str, Any] = {"world": world, "night": str(last)}
-    results["nightly"] = json.loads(
+    results["nightly"] = _json(
         _radar(log, settings, "evaluate", "--truth", str(root / "landing"), "--date", str(last))
     )
     for name, setting in MODELS.items():
         named = [*settings, setting, f"mlflow.model_name={name}"]
-        trained = json.loads(_radar(log, named, "train", "--date", str(cutoff)))
+        trained = _json(_radar(log, named, "train", "--date", str(cutoff)))
         results[f"{name}_training"] = {k: trained[k] for k in ("version", "alias", "reason")}
         if trained["version"] is None:
             results[name] = {"skipped": trained["reason"]}
             continue
         _radar(log, named, "score", "--date", str(last), "--model-version", trained["version"])
-        results[name] = json.loads(
+        results[name] = _json(
             _radar(log, named, "evaluate", "--truth", str(root / "landing"), "--date", str(last))
         )
         (root / f"{name}.json").write_text(json.dumps(results[name], indent=2, sort_keys=True))
