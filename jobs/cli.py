@@ -11,11 +11,13 @@ import argparse
 import importlib
 import logging
 import sys
+from contextlib import nullcontext
 from types import ModuleType
 from typing import Protocol, cast
 
 from jobs.conf import ConfError, load_conf
 from jobs.context import JobContext
+from jobs.writer_lock import EXIT_BUSY, LakehouseBusy, holder_for, writer_lock
 
 # Sub-command name -> module in jobs/. Each module has HELP, add_arguments(parser) and
 # run(ctx, args); the module's docstring is the sub-command's long help.
@@ -34,6 +36,12 @@ COMMANDS: dict[str, str] = {
     "sql": "jobs.sql",
     "evaluate": "jobs.evaluate",
 }
+# Sub-commands that write the lakehouse: each holds its writer lock for its whole run
+# (jobs/writer_lock.py); the others only read it, or write elsewhere (simulate: the landing).
+WRITERS = frozenset(
+    {"ingest", "conform", "linkage", "features", "train", "score", "maintenance", "report"}
+    | {"nightly", "demo"}
+)
 
 
 class Command(Protocol):
@@ -92,10 +100,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         conf = load_conf(args.conf, args.overrides)
-        cast(Command, args.command_module).run(JobContext(conf), args)
+        ctx = JobContext(conf)
+        lock = (
+            writer_lock(conf.paths.lakehouse, holder_for(ctx.run_id, args.command, _nights(args)))
+            if args.command in WRITERS
+            else nullcontext()
+        )
+        with lock:
+            cast(Command, args.command_module).run(ctx, args)
     except ConfError as exc:
         print(f"radar {args.command}: configuration error: {exc}", file=sys.stderr)
         return 2
+    except LakehouseBusy as exc:
+        print(f"radar {args.command}: refused: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except KeyboardInterrupt:
         print(f"radar {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -105,6 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"radar {args.command}: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def _nights(args: argparse.Namespace) -> str:
+    """The night(s) a command runs, as its command line gave them (for the writer lock)."""
+    if getattr(args, "date", None):
+        return f"--date {args.date}"
+    if getattr(args, "start", None):
+        return f"--from {args.start} --to {args.end}"
+    return ""
 
 
 if __name__ == "__main__":
