@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 
 from features import linkage
 from features.labels import verdicts_known
+from features.networks import network_prefix
 from features.sellers import takedown_history
 from jobs.arguments import add_night_argument
 from jobs.context import JobContext
@@ -61,7 +62,8 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             hubs_cut,
             cap,
             ", ".join(
-                f"{h['identifier_type']} {h['identifier'][:12]} ({h['degree']})"
+                f"{h['identifier_type']} {_shown(h['identifier_type'], h['identifier'])} "
+                f"({h['degree']})"
                 for h in top_hubs[:5]
             ),
         )
@@ -154,3 +156,10 @@ def _previous_clusters(ctx: JobContext, night: date) -> DataFrame | None:
     return clusters.where(F.col("feature_date") == F.lit(latest[0])).select(
         "seller_id", "ring_id", "ring_first_night"
     )
+
+
+def _shown(identifier_type: str, identifier: str) -> str:
+    """How a hub appears in the log: an IP as its network only, a digest by its first 12 hex."""
+    if identifier_type == "ip":
+        return network_prefix(identifier) or "(not an IP address)"
+    return identifier[:12]

@@ -97,3 +97,30 @@ def test_session_window_and_ip_format(spark: SparkSession) -> None:
     )
     got = {r["session_id"]: list(r["_violations"]) for r in checked.collect()}
     assert got == {"x1": [], "x2": [], "x3": ["window:event_ts"], "x4": ["allowed:ip"]}
+
+
+def test_ip_rule_takes_every_address_form_and_no_port(spark: SparkSession) -> None:
+    forms = {
+        "81.2.69.142": [],
+        "2001:DB8:85a3:8d3:1319:8a2e:370:7348": [],
+        "::1": [],
+        "fe80::1%eth0": [],  # a zone id (RFC 6874)
+        "::ffff:81.2.69.142": [],  # IPv4-mapped
+        "64:ff9b::81.2.69.142": [],  # NAT64
+        "1.2.3.4:80": ["allowed:ip"],  # a port: not an address
+        "[2001:db8::1]:443": ["allowed:ip"],
+        "2001:db8:::1": ["allowed:ip"],
+        "1:2:3:4:5:6:7:8:9": ["allowed:ip"],
+        "12345::": ["allowed:ip"],
+    }
+    rows = [(f"x{n}", "s1", T0, "d", "w", ip) for n, ip in enumerate(forms)]
+    frame = (
+        spark.createDataFrame(rows, nullable(SELLER_SESSIONS.schema))
+        .withColumn("_source_file", F.lit("f"))
+        .withColumn("_dt", F.lit(date(2026, 11, 1)))
+    )
+    checked = check_rows(
+        frame, "seller_sessions", table_rules("seller_sessions", currencies=("USD",))
+    )
+    got = {r["ip"]: list(r["_violations"]) for r in checked.collect()}
+    assert got == forms

@@ -20,6 +20,7 @@ from pyspark.ml.feature import Imputer, SQLTransformer, StandardScaler, VectorAs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from features.networks import ip_prefix
 from jobs.conf import Conf
 from jobs.context import JobContext
 from jobs.maintenance import maintain
@@ -29,7 +30,6 @@ from tests.conftest import conf_for
 from training.scoring import (
     ReasonWeights,
     flag,
-    ip_prefix,
     reason_codes,
     ring_evidence,
     ring_leads,
@@ -344,17 +344,20 @@ def test_ip_addresses_are_reduced_to_their_network(spark: SparkSession) -> None:
     cases = {
         "81.2.69.142": "81.2.69.0/24",
         "2001:DB8:85a3:8d3:1319:8a2e:370:7348": "2001:db8:85a3::/48",
-        "2001:db8::1": "2001:db8:0::/48",
-        "::1": "0:0:0::/48",
+        "2001:db8::1": "2001:db8::/48",
+        "::1": "::/48",
         "fe80:0000:00ab::": "fe80:0:ab::/48",
-        "not-an-ip": "not-an-ip",
+        "fe80::1%eth0": "fe80::/48",  # the zone id goes
+        "::ffff:81.2.69.142": "81.2.69.0/24",  # an IPv4-mapped address is its IPv4 address
+        "1.2.3.4:80": None,  # with a port it is no address: nothing of it reaches gold
+        "not-an-ip": None,
     }
-    ips = spark.createDataFrame([(ip,) for ip in cases], "ip string")
+    ips = spark.createDataFrame([(ip,) for ip in [*cases, None]], "ip string")
     got = {
         r["ip"]: r["prefix"]
         for r in ips.select("ip", ip_prefix(F.col("ip")).alias("prefix")).collect()
     }
-    assert got == cases
+    assert got == {**cases, None: None}
 
 
 def test_reasons_of_a_logistic_model_are_the_positive_terms_of_the_logit(

@@ -2,7 +2,7 @@
 
 Pure DataFrame functions; jobs/score.py does the reading and writing. Gold tables hold
 pseudonymised identifiers only: digests as received, and IP addresses reduced to their network
-prefix (/24 for IPv4, /48 for IPv6), computed with built-in functions.
+prefix (/24 for IPv4, /48 for IPv6, features/networks.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from features.networks import ip_prefix
 from training import models
 from training.evaluate import listing_order
 
@@ -24,29 +25,9 @@ EVIDENCE_TYPE = (
 )
 
 
-def ip_prefix(ip: Column) -> Column:
-    """An IPv4 address as its /24 network ("81.2.69.0/24"), an IPv6 address as its /48
-    ("2001:db8:85a3::/48", the first three groups in lower case without leading zeros, `::`
-    expanded first), anything else unchanged. Built-in functions only: no Python per row."""
-    v4 = F.regexp_extract(ip, r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$", 1)
-    halves = F.split(F.lower(ip), "::", -1)
-    head, tail = halves.getItem(0), F.when(F.size(halves) > 1, halves.getItem(1))
-    empty = F.array().cast("array<string>")
-    head_groups = F.when(head == "", empty).otherwise(F.split(head, ":"))
-    tail_groups = F.when(tail.isNull() | (tail == ""), empty).otherwise(F.split(tail, ":"))
-    missing = F.greatest(F.lit(0), 8 - F.size(head_groups) - F.size(tail_groups))
-    groups = F.slice(F.concat(head_groups, F.array_repeat(F.lit("0"), missing), tail_groups), 1, 3)
-    canonical = F.transform(groups, lambda g: F.regexp_replace(g, r"^0+(?=.)", ""))
-    is_v6 = ip.contains(":") & ip.rlike(r"^[0-9A-Fa-f:.]+$") & (F.size(groups) == 3)
-    return (
-        F.when(v4 != "", F.concat(v4, F.lit(".0/24")))
-        .when(is_v6, F.concat(F.array_join(canonical, ":"), F.lit("::/48")))
-        .otherwise(ip)
-    )
-
-
 def gold_identifier(identifier_type: Column, identifier: Column) -> Column:
-    """What an identifier may look like in gold: IPs as their network, digests unchanged."""
+    """What an identifier may look like in gold: IPs as their network (features.networks, a real
+    parser; null for a value that is no IP address), digests unchanged."""
     return F.when(identifier_type == "ip", ip_prefix(identifier)).otherwise(identifier)
 
 
