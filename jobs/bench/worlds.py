@@ -71,7 +71,7 @@ def run_world(
     for name, setting in MODELS.items():
         named = [*settings, setting, f"mlflow.model_name={name}"]
         trained = _json(_radar(log, named, "train", "--date", str(cutoff)))
-        results[f"{name}_training"] = {k: trained[k] for k in ("version", "alias", "reason")}
+        results[f"{name}_training"] = trained  # version, alias, reason, every candidate's metrics
         if trained["version"] is None:
             results[name] = {"skipped": trained["reason"]}
             continue
