@@ -80,7 +80,7 @@ def run_world(
             _radar(log, named, "evaluate", "--truth", str(root / "landing"), "--date", str(last))
         )
         (root / f"{name}.json").write_text(json.dumps(results[name], indent=2, sort_keys=True))
-    # Leave the lakehouse scored by the population model, as the nightly run would.
+    (root / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True, default=str))
     return results
 
 
