@@ -29,8 +29,8 @@ $(DEPS_STAMP): requirements.lock pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
-$(JARS_STAMP): jobs/jars.py | $(DEPS_STAMP)
-	$(PY) -m jobs.jars
+$(JARS_STAMP): jobs/runtime/jars.py | $(DEPS_STAMP)
+	$(PY) -m jobs.runtime.jars
 
 setup: $(DEPS_STAMP) $(JARS_STAMP)  ## create .venv, install the locked packages and fetch the JVM jars (once)
 

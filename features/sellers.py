@@ -75,7 +75,7 @@ def neighbour_takedowns(usable_identifiers: DataFrame, takedowns: DataFrame) -> 
     payee, one photo or one ship origin shared with a known counterfeiter is too little to call
     it the same operator, but it is still a lead. `usable_identifiers`: (seller_id,
     identifier_type, identifier) restricted to identifiers below the hub cap
-    (features.linkage.usable_identifiers), so a marketplace warehouse or a carrier's NAT address
+    (features.account_links.usable_identifiers), so a marketplace warehouse or a carrier's NAT address
     shared with a caught seller taints no one, and each identifier yields at most cap^2 pairs.
     `takedowns`: (seller_id, confirmed_takedowns) known by the night; the seller's own never
     count."""

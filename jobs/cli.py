@@ -15,9 +15,9 @@ from contextlib import nullcontext
 from types import ModuleType
 from typing import Protocol, cast
 
-from jobs.conf import ConfError, load_conf
-from jobs.context import JobContext
-from jobs.writer_lock import EXIT_BUSY, LakehouseBusy, holder_for, writer_lock
+from jobs.runtime.conf import ConfError, load_conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.writer_lock import EXIT_BUSY, LakehouseBusy, holder_for, writer_lock
 
 # Sub-command name -> module in jobs/. Each module has HELP, add_arguments(parser) and
 # run(ctx, args); the module's docstring is the sub-command's long help.
@@ -37,7 +37,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "jobs.evaluate",
 }
 # Sub-commands that write the lakehouse: each holds its writer lock for its whole run
-# (jobs/writer_lock.py); the others only read it, or write elsewhere (simulate: the landing).
+# (jobs/runtime/writer_lock.py); the others only read it, or write elsewhere (simulate: the landing).
 WRITERS = frozenset(
     {"ingest", "conform", "linkage", "features", "train", "score", "maintenance", "report"}
     | {"nightly", "demo"}

@@ -19,9 +19,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import INGEST_DATE, SOURCE_FILE
-from features.conform import latest_per_key, observed_identifiers, with_price_usd
-from jobs.arguments import add_night_argument
-from jobs.context import JobContext
+from features.silver import latest_per_key, observed_identifiers, with_price_usd
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.context import JobContext
 
 HELP = "merge the night's bronze rows into the silver tables (latest versions, identifiers)"
 

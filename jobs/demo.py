@@ -9,9 +9,9 @@ import argparse
 import logging
 from datetime import date, timedelta
 
-from jobs.arguments import iso_date
-from jobs.context import JobContext
 from jobs.nightly import run_night
+from jobs.runtime.arguments import iso_date
+from jobs.runtime.context import JobContext
 from jobs.simulate import simulate
 
 HELP = "simulate a small world and run all its nights (what `make demo` calls)"

@@ -23,10 +23,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.arguments import add_night_argument
-from jobs.context import JobContext
-from training.evaluate import listing_order, ranking_metrics
-from training.rules import rules_score
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.context import JobContext
+from training.baseline import rules_score
+from training.metrics import listing_order, ranking_metrics
 
 HELP = "quality of a night against a simulator's _truth/ (JSON): rings, model, leads"
 

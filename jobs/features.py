@@ -17,9 +17,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features import sellers as seller_features
+from features.account_links import identifiers_in_window, usable_identifiers
 from features.brands import brand_matches, brand_terms
-from features.labels import end_of, verdicts_known
-from features.linkage import identifiers_in_window, usable_identifiers
 from features.listings import (
     with_brand_prices,
     with_image_reuse,
@@ -27,8 +26,9 @@ from features.listings import (
     without_own_verdict,
 )
 from features.reviews import review_anomalies
-from jobs.arguments import add_night_argument
-from jobs.context import JobContext
+from features.verdicts import end_of, verdicts_known
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.context import JobContext
 
 HELP = "seller and listing features for a night (features.* tables)"
 

@@ -26,11 +26,11 @@ from pyspark.sql.types import ArrayType, StructType
 from data_contracts.checks import check_rows, is_valid
 from data_contracts.rules import ORPHAN_RULE, Rule, table_rules
 from data_contracts.schemas import INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
-from jobs import runlog
-from jobs.arguments import add_night_argument
-from jobs.context import JobContext
-from jobs.expectations import ContractValidator
-from jobs.landing import BadFile, day_files, inspect, read_rows
+from jobs.runtime import runlog
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.context import JobContext
+from jobs.runtime.expectations import ContractValidator
+from jobs.runtime.landing import BadFile, day_files, inspect, read_rows
 
 HELP = "validate the night's raw files: valid rows to bronze, the rest to quarantine with reasons"
 log = logging.getLogger("radar.ingest")

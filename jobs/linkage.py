@@ -20,12 +20,12 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features import linkage
-from features.labels import verdicts_known
+from features import account_links
 from features.networks import network_prefix
 from features.sellers import takedown_history
-from jobs.arguments import add_night_argument
-from jobs.context import JobContext
+from features.verdicts import verdicts_known
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.context import JobContext
 
 HELP = "link seller accounts that share identifiers into rings (graph.* tables)"
 log = logging.getLogger("radar.linkage")
@@ -47,12 +47,12 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
     conf, lake = ctx.conf.linkage, ctx.lakehouse
     with ctx.step("linkage", night) as entry:
-        identifiers = linkage.identifiers_in_window(
+        identifiers = account_links.identifiers_in_window(
             lake.read("silver.seller_identifiers"), night, conf.window_days
         ).persist()
         cap = hub_cap if hub_cap is not None else 1 << 30
-        degrees = linkage.identifier_degrees(identifiers)
-        hub_rows = linkage.hubs(degrees, cap).withColumn("feature_date", F.lit(night))
+        degrees = account_links.identifier_degrees(identifiers)
+        hub_rows = account_links.hubs(degrees, cap).withColumn("feature_date", F.lit(night))
         lake.replace_date("graph.hub_identifiers", hub_rows, date_column="feature_date", day=night)
         top = lake.read("graph.hub_identifiers").where(F.col("feature_date") == F.lit(night))
         top_hubs = top.orderBy(F.desc("degree")).limit(conf.top_hubs).collect()  # bounded: top-k
@@ -68,7 +68,7 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             ),
         )
 
-        evidence = linkage.pair_evidence(
+        evidence = account_links.pair_evidence(
             identifiers,
             cap=cap,
             rare_degree=conf.rare_degree,
@@ -76,13 +76,13 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             repeat_decay=conf.repeat_decay,
             salt_buckets=conf.salt_buckets,
         )
-        edges = linkage.links(evidence, conf.min_link_score).withColumn(
+        edges = account_links.links(evidence, conf.min_link_score).withColumn(
             "feature_date", F.lit(night)
         )
         lake.replace_date("graph.linkage_edges", edges, date_column="feature_date", day=night)
         edges = lake.read("graph.linkage_edges").where(F.col("feature_date") == F.lit(night))
 
-        components = linkage.rings(
+        components = account_links.rings(
             edges,
             max_ring_size=conf.max_ring_size,
             max_iterations=conf.max_iterations,
@@ -90,31 +90,31 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             checkpoint_every=conf.checkpoint_every,
         ).persist()
         previous = _previous_clusters(ctx, night)
-        clusters = linkage.stable_ring_ids(components, previous, night).join(
+        clusters = account_links.stable_ring_ids(components, previous, night).join(
             components.select("seller_id", F.col("split").alias("ring_split")), "seller_id"
         )
         notices = lake.read("bronze.takedown_notices").where(F.col("_ingest_date") <= F.lit(night))
-        features = linkage.ring_features(
+        features = account_links.ring_features(
             clusters,
             edges,
             takedowns=takedown_history(verdicts_known(notices, night)),
             active_listings=lake.read("silver.listings_current").where(
                 (F.col("status") == "active") & (F.col("first_seen") <= F.lit(night))
             ),
-            first_nights=linkage.ring_first_nights(
+            first_nights=account_links.ring_first_nights(
                 clusters.select("seller_id", "ring_id"), previous, night
             ),
             night=night,
         )
         rows = (
             clusters.join(features, "ring_id")
-            .join(linkage.member_links(clusters, edges), "seller_id")
+            .join(account_links.member_links(clusters, edges), "seller_id")
             .withColumn("feature_date", F.lit(night))
         )
         lake.replace_date("graph.account_clusters", rows, date_column="feature_date", day=night)
         components.unpersist()
         written = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
-        lineage = linkage.ring_lineage(written.select("seller_id", "ring_id"), previous)
+        lineage = account_links.ring_lineage(written.select("seller_id", "ring_id"), previous)
         lake.replace_date(
             "graph.ring_lineage",
             lineage.withColumn("feature_date", F.lit(night)),

@@ -9,8 +9,8 @@ import argparse
 import logging
 from datetime import date
 
-from jobs.arguments import add_night_argument
-from jobs.context import JobContext
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.context import JobContext
 
 HELP = "OPTIMIZE and VACUUM the tables the night wrote"
 log = logging.getLogger("radar.maintenance")

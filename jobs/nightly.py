@@ -15,9 +15,9 @@ from datetime import date, timedelta
 
 from pyspark.sql import functions as F
 
-from jobs import runlog
-from jobs.arguments import iso_date
-from jobs.context import JobContext
+from jobs.runtime import runlog
+from jobs.runtime.arguments import iso_date
+from jobs.runtime.context import JobContext
 
 HELP = "run one night (or a range of nights) end to end, resuming a failed night"
 log = logging.getLogger("radar.nightly")

@@ -24,10 +24,10 @@ from mlflow import MlflowClient
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.arguments import add_night_argument
-from jobs.context import JobContext
-from jobs.ring_graph import ring_figure
-from jobs.runlog import RUN_LOG
+from jobs.reporting.ring_drawing import ring_figure
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.context import JobContext
+from jobs.runtime.runlog import RUN_LOG
 from training.tracking import champion_version, use_tracking
 
 HELP = "write the night's self-contained HTML report"
@@ -134,7 +134,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
         )
         html = (
             # PackageLoader, not a file path: on a cluster the package is imported from the wheel (a zip)
-            Environment(loader=PackageLoader("jobs"), autoescape=select_autoescape())
+            Environment(loader=PackageLoader("jobs.reporting"), autoescape=select_autoescape())
             .get_template("report.html.j2")
             .render(
                 night=night.isoformat(),

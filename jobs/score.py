@@ -28,12 +28,12 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features import linkage
+from features import account_links
 from features.listings import names_a_brand
-from jobs.arguments import add_night_argument
-from jobs.conf import Conf
-from jobs.context import JobContext
-from jobs.tables import Lakehouse
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.conf import Conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
 from training import models
 from training.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
 from training.tracking import champion_version, use_tracking
@@ -166,10 +166,12 @@ def listing_scores(
 def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: date) -> DataFrame:
     """The identifiers ring members used in the linkage window, hubs above the cap left out (a
     mall's Wi-Fi is no evidence), with the member's ring."""
-    identifiers = linkage.identifiers_in_window(
+    identifiers = account_links.identifiers_in_window(
         lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
     )
-    hubs = linkage.hubs(linkage.identifier_degrees(identifiers), conf.linkage.hub_degree_cap)
+    hubs = account_links.hubs(
+        account_links.identifier_degrees(identifiers), conf.linkage.hub_degree_cap
+    )
     return identifiers.join(hubs, ["identifier_type", "identifier"], "left_anti").join(
         clusters.where(F.col("ring_id").isNotNull()), "seller_id"
     )

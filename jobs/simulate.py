@@ -24,12 +24,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
-from jobs.arguments import iso_date
-from jobs.conf import SimulatorConf, is_local_path
-from jobs.context import JobContext
+from jobs.runtime.arguments import iso_date
+from jobs.runtime.conf import SimulatorConf, is_local_path
+from jobs.runtime.context import JobContext
 from jobs.simulator import defects
+from jobs.simulator.marketplace import WorldSpec, generate
 from jobs.simulator.scenarios import SCENARIOS, randomised, scenario
-from jobs.simulator.world import WorldSpec, generate
 
 HELP = "write a synthetic marketplace (raw landing files + _truth/) for N listings over D days"
 log = logging.getLogger("radar.simulate")

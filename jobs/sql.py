@@ -1,7 +1,7 @@
 """SQL over the catalog: an interactive Spark SQL shell, or the Thrift JDBC server for BI tools.
 
 Both start Spark's own launchers (bin/spark-sql, HiveThriftServer2) with the same settings as
-every job (jobs/session.py: Delta, the jar cache, the Derby metastore under paths.metastore), so
+every job (jobs/runtime/session.py: Delta, the jar cache, the Derby metastore under paths.metastore), so
 `SELECT * FROM gold.ring_leads` resolves the tables the night registered.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pyspark.find_spark_home import _find_spark_home
 
-from jobs.context import JobContext
-from jobs.jars import cached_jars
-from jobs.session import submit_arguments
+from jobs.runtime.context import JobContext
+from jobs.runtime.jars import cached_jars
+from jobs.runtime.session import submit_arguments
 
 HELP = "Spark SQL shell on the table catalog (-e QUERY to run one statement)"
 

@@ -36,16 +36,17 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.labels import verdicts_known
 from features.listings import names_a_brand
-from jobs.arguments import add_night_argument
-from jobs.conf import Conf, TrainingConf
-from jobs.context import JobContext
-from jobs.runlog import RunRecord
-from jobs.tables import Lakehouse
+from features.verdicts import verdicts_known
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.conf import Conf, TrainingConf
+from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
+from jobs.runtime.runlog import RunRecord
 from training import models
-from training.evaluate import pr_curve, ranking_metrics
-from training.labels import feature_columns, labelled_notices, training_set
+from training.baseline import rules_score
+from training.examples import feature_columns, labelled_notices, training_set
+from training.metrics import pr_curve, ranking_metrics
 from training.population import (
     class_weights,
     evaluation_population,
@@ -55,7 +56,6 @@ from training.population import (
     unlabelled_sample,
 )
 from training.promotion import Decision, decide
-from training.rules import rules_score
 from training.split import split_boundary, time_split
 from training.tracking import (
     CHAMPION,

@@ -30,9 +30,9 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.conf import PROJECT_ROOT, load_conf
-from jobs.context import JobContext
-from training.labels import feature_columns, labelled_notices, training_set
+from jobs.runtime.conf import PROJECT_ROOT, load_conf
+from jobs.runtime.context import JobContext
+from training.examples import feature_columns, labelled_notices, training_set
 
 # %matplotlib inline
 import matplotlib.pyplot as plt
@@ -135,7 +135,7 @@ plt.show()
 #
 # Labels are brand takedown notices with a verdict (confirmed = counterfeit, rejected =
 # genuine), joined to the listing's features as of the day the notice arrived: the same
-# `training/labels.py` functions the training step uses, so what is plotted here is what the
+# `training/examples.py` functions the training step uses, so what is plotted here is what the
 # model learns from. Most listings are never reported: these are the labelled few.
 
 # %%
@@ -206,7 +206,7 @@ plt.show()
 
 # %% [markdown]
 # Yes/no features: the share of each class where the flag is set. The rules-only baseline
-# (`training/rules.py`) uses the bare template and the brand term; a flag set as often among
+# (`training/baseline.py`) uses the bare template and the brand term; a flag set as often among
 # genuine listings as among fakes carries no signal.
 
 # %%

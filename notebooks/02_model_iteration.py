@@ -23,7 +23,7 @@
 #
 # The training set, the time split, the pipelines and the metrics are the project's own
 # (`jobs/train.py` `read_examples`, `training/split.py`, `training/models.py`,
-# `training/evaluate.py`); the run is logged to the same MLflow experiment as the nightly
+# `training/metrics.py`); the run is logged to the same MLflow experiment as the nightly
 # trainings, and the `champion` alias is left alone (the promotion gate moves it, not a notebook).
 
 # %%
@@ -35,11 +35,11 @@ import pandas as pd
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from jobs.conf import PROJECT_ROOT, load_conf
-from jobs.context import JobContext
+from jobs.runtime.conf import PROJECT_ROOT, load_conf
+from jobs.runtime.context import JobContext
 from jobs.train import read_examples
 from training import models
-from training.evaluate import pr_curve, ranking_metrics
+from training.metrics import pr_curve, ranking_metrics
 from training.split import split_boundary, time_split
 from training.tracking import champion_uri, champion_version, log_metrics, use_tracking
 
@@ -127,7 +127,7 @@ pd.DataFrame(metrics)
 # ## Precision-recall, side by side
 #
 # Brand protection reviews the top of the list: what matters is how long precision stays high
-# as recall grows. Curves from `training/evaluate.py` `pr_curve` (score bins aggregated in Spark).
+# as recall grows. Curves from `training/metrics.py` `pr_curve` (score bins aggregated in Spark).
 
 # %%
 fig, axes = plt.subplots(1, len(scorers), figsize=(5 * len(scorers), 4), sharey=True, squeeze=False)

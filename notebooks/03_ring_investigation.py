@@ -20,7 +20,7 @@
 #
 # Everything comes from the night's tables: `gold.ring_leads` (the lead and its evidence, with
 # pseudonymised identifiers), `graph.linkage_edges` (the links), `silver.seller_identifiers`
-# through the linkage functions of `features/linkage.py` (the identifiers behind the links, and
+# through the linkage functions of `features/account_links.py` (the identifiers behind the links, and
 # the hubs above `linkage.hub_degree_cap` that linked no one), `gold.listing_scores` (listings).
 
 # %%
@@ -30,11 +30,11 @@ import pandas as pd
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from features import linkage
-from features.labels import verdicts_known
-from jobs.conf import PROJECT_ROOT, load_conf
-from jobs.context import JobContext
-from jobs.ring_graph import ring_figure
+from features import account_links
+from features.verdicts import verdicts_known
+from jobs.runtime.conf import PROJECT_ROOT, load_conf
+from jobs.runtime.context import JobContext
+from jobs.reporting.ring_drawing import ring_figure
 from training.scoring import gold_identifier
 
 # %matplotlib inline
@@ -83,20 +83,20 @@ links = (
     .select("src_seller_id", "dst_seller_id", "signal_types", "weight")
     .collect()  # bounded: pairs inside one ring
 )
-window = linkage.identifiers_in_window(
+window = account_links.identifiers_in_window(
     lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
 )
 used = window.where(F.col("seller_id").isin(members))
 keys = ["identifier_type", "identifier"]
 # Degrees over every seller, but only for the identifiers this ring used.
-degrees = linkage.identifier_degrees(window.join(used.select(*keys).distinct(), keys, "left_semi"))
+degrees = account_links.identifier_degrees(window.join(used.select(*keys).distinct(), keys, "left_semi"))
 cap = conf.linkage.hub_degree_cap
 members_using = F.size(F.collect_set("seller_id").over(Window.partitionBy(*keys)))
 identifiers = (
     used.select("seller_id", *keys)
     .distinct()
     .join(degrees, keys)
-    .join(linkage.hubs(degrees, cap).select(*keys, F.lit(True).alias("hub")), keys, "left")
+    .join(account_links.hubs(degrees, cap).select(*keys, F.lit(True).alias("hub")), keys, "left")
     .select(
         "seller_id",
         "identifier_type",

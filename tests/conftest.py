@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.conf import Conf, load_conf, overrides_under
-from jobs.session import build_spark
-from jobs.tables import Lakehouse
+from jobs.runtime.conf import Conf, load_conf, overrides_under
+from jobs.runtime.lakehouse import Lakehouse
+from jobs.runtime.session import build_spark
 
 if TYPE_CHECKING:
     from tests.world import World

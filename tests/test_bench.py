@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.bench import compare, report
+from jobs.bench import compare, markdown
 from jobs.bench.run import split_records
 
 NIGHT = date(2026, 11, 2)
@@ -259,16 +259,16 @@ def _results() -> dict[str, Any]:
 
 
 def test_slope_and_cluster_size_follow_from_the_measurements() -> None:
-    assert report.slope([(1000.0, 100.0), (2000.0, 150.0)]) == pytest.approx((50.0, 0.05))
-    assert report.slope([(1000.0, 100.0)]) == pytest.approx((0.0, 0.1))
+    assert markdown.slope([(1000.0, 100.0), (2000.0, 150.0)]) == pytest.approx((50.0, 0.05))
+    assert markdown.slope([(1000.0, 100.0)]) == pytest.approx((0.0, 0.1))
     # 1e9 listings x 0.05 s x 2 cores = 1e8 core-seconds; / 14,400 s = 6,944.4 -> 6,945 cores.
-    assert report.cluster_cores(0.05, 2) == 6945
-    assert report.cluster_cores(0.05, 2, efficiency=0.5) == 13889
+    assert markdown.cluster_cores(0.05, 2) == 6945
+    assert markdown.cluster_cores(0.05, 2, efficiency=0.5) == 13889
 
 
 def test_render_section_reports_figures_computed_from_the_results() -> None:
-    section = report.render_section(_results(), "docs/bench_seconds.png")
-    assert section.startswith(report.TITLE)
+    section = markdown.render_section(_results(), "docs/bench_seconds.png")
+    assert section.startswith(markdown.TITLE)
     assert "| **night excluding train** | | **100.0** | | | **5** | |" in section  # 1000/100/2
     assert "| **night excluding train** | | **150.0** | | | **7** | |" in section  # 2000/150/2
     assert "| ingest | succeeded | 40.0 | 1,000 | 12 | 12 |" in section  # 1000 / 40 / 2 = 12.5
@@ -286,19 +286,19 @@ def test_render_section_reports_figures_computed_from_the_results() -> None:
 
 
 def test_replace_section_keeps_the_other_sections_and_is_idempotent() -> None:
-    section = report.render_section(_results(), None)
+    section = markdown.render_section(_results(), None)
     text = "# Benchmarks\n\nIntro.\n\n## Simulator: time and peak memory\n\nOLD-TABLE\n\n## Other\n\nkept\n"
-    once = report.replace_section(text, section)
+    once = markdown.replace_section(text, section)
     assert "OLD-TABLE" not in once and "## Other\n\nkept" in once and "Intro." in once
-    assert report.replace_section(once, section) == once
+    assert markdown.replace_section(once, section) == once
     newer = section.replace("Monday.", "Tuesday.")
-    twice = report.replace_section(once, newer)
-    assert "Tuesday." in twice and "Monday." not in twice and twice.count(report.BEGIN) == 1
+    twice = markdown.replace_section(once, newer)
+    assert "Tuesday." in twice and "Monday." not in twice and twice.count(markdown.BEGIN) == 1
 
 
 def test_plot_is_written_as_a_png(tmp_path: Path) -> None:
     path = tmp_path / "docs" / "bench_seconds.png"
-    report.write_plot(_results()["sizes"], path)
+    markdown.write_plot(_results()["sizes"], path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -394,7 +394,7 @@ def test_where_the_time_goes_divides_by_the_steps_own_seconds(tmp_path: Path) ->
     results = _results()
     for size in results["sizes"]:
         size["stages"] = stages.night_stages(logs)
-    section = report.render_section(results, None)
+    section = markdown.render_section(results, None)
     # 2,000 listings: ingest ran 60 s (40 x 1.5), a stage 10 s of it; 11 task-s over 60 s x 2
     # cores = 9%; GC a tenth of each task: 1.1 of 11 s.
     assert "| ingest | 60.0 | 1 | 4 | 10.0 | 50.0 | 0.0 | 11.0 | 9% | 50% | 10% |" in section

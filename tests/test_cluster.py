@@ -19,8 +19,8 @@ from pyspark.find_spark_home import _find_spark_home
 from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
-from jobs.conf import load_conf, overrides_under
-from jobs.session import submit_arguments
+from jobs.runtime.conf import load_conf, overrides_under
+from jobs.runtime.session import submit_arguments
 from tests.standalone import StandaloneCluster
 
 pytestmark = pytest.mark.cluster

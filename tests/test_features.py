@@ -9,9 +9,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
+from features.account_links import usable_identifiers
 from features.brands import brand_matches, brand_terms
-from features.labels import verdicts_known
-from features.linkage import usable_identifiers
 from features.listings import (
     with_brand_prices,
     with_image_reuse,
@@ -25,6 +24,7 @@ from features.sellers import (
     storefront,
     takedown_history,
 )
+from features.verdicts import verdicts_known
 
 NIGHT = date(2026, 11, 10)
 

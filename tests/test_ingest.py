@@ -25,10 +25,10 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from data_contracts.schemas import INGEST_DATE, RAW_TABLES, SOURCE_FILE
-from jobs.context import JobContext
 from jobs.ingest import ingest
+from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
 from jobs.simulate import simulate
-from jobs.tables import Lakehouse
 from tests.conftest import conf_for
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from jobs.conf import PROJECT_ROOT
+from jobs.runtime.conf import PROJECT_ROOT
 
 
 def _imported_packages(path: Path) -> set[str]:
@@ -25,3 +25,26 @@ def test_no_module_of_features_imports_training_or_jobs() -> None:
         for path in sorted((PROJECT_ROOT / "features").glob("*.py"))
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+# `__main__` is the one name Python itself gives meaning to: a package's entry point, one a package.
+_NAMES_PYTHON_GIVES = {"__init__.py", "__main__.py"}
+
+
+def test_jobs_top_level_holds_the_steps_only() -> None:
+    """Step entry points, nightly and the CLI; the platform and the tools live in sub-rooms."""
+    top = sorted(path.name for path in (PROJECT_ROOT / "jobs").glob("*.py"))
+    assert len(top) <= 16, top
+    assert {"runtime", "reporting", "simulator", "bench"} <= {
+        path.name for path in (PROJECT_ROOT / "jobs").iterdir() if (path / "__init__.py").is_file()
+    }
+
+
+def test_module_names_are_unique_across_the_project() -> None:
+    """A name says one thing: `grep`, tracebacks and notebooks never need the package to tell two apart."""
+    homes: dict[str, list[str]] = {}
+    for package in ("jobs", "features", "training", "data_contracts", "tests"):
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            if path.name not in _NAMES_PYTHON_GIVES:
+                homes.setdefault(path.name, []).append(str(path.relative_to(PROJECT_ROOT)))
+    assert {name: where for name, where in homes.items() if len(where) > 1} == {}

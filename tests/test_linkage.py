@@ -12,9 +12,7 @@ from pyspark.testing import assertDataFrameEqual
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
-from features.graph import connected_components
-from features.labels import verdicts_known
-from features.linkage import (
+from features.account_links import (
     hubs,
     identifier_degrees,
     links,
@@ -26,8 +24,10 @@ from features.linkage import (
     rings,
     stable_ring_ids,
 )
+from features.graph import connected_components
 from features.sellers import takedown_history
-from jobs.conf import LinkageConf
+from features.verdicts import verdicts_known
+from jobs.runtime.conf import LinkageConf
 
 NIGHT = date(2026, 11, 1)
 DEFAULTS = LinkageConf()

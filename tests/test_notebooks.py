@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.conf import PROJECT_ROOT
+from jobs.runtime.conf import PROJECT_ROOT
 from tests.world import LAST, World
 from training.tracking import champion_version
 

@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from training.evaluate import ranking_metrics
+from training.metrics import ranking_metrics
 from training.population import (
     class_weights,
     evaluation_population,

@@ -21,11 +21,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from features.networks import ip_prefix
-from jobs.conf import Conf
-from jobs.context import JobContext
 from jobs.maintenance import maintain
+from jobs.runtime.conf import Conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
 from jobs.score import GOLD, score_night
-from jobs.tables import Lakehouse
 from tests.conftest import conf_for
 from training.scoring import (
     ReasonWeights,

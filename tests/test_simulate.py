@@ -13,12 +13,12 @@ from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
 from jobs.cli import main
-from jobs.conf import Conf, SimulatorConf
-from jobs.context import JobContext
+from jobs.runtime.conf import Conf, SimulatorConf
+from jobs.runtime.context import JobContext
 from jobs.simulate import add_arguments, run, simulate
-from jobs.simulator.brands import BRANDS, CHEAP_GENUINE_KINDS, MIN_AUTHORISED_RATIO
+from jobs.simulator.brand_dimension import BRANDS, CHEAP_GENUINE_KINDS, MIN_AUTHORISED_RATIO
+from jobs.simulator.marketplace import World, WorldSpec, generate
 from jobs.simulator.scenarios import RANGES, SCENARIOS, randomised, scenario
-from jobs.simulator.world import World, WorldSpec, generate
 from tests.conftest import conf_for
 
 START = date(2026, 11, 1)

@@ -22,7 +22,7 @@ from deltalake import DeltaTable
 from pyspark.find_spark_home import _find_spark_home
 from pyspark.sql import functions as F
 
-from jobs.conf import PROJECT_ROOT
+from jobs.runtime.conf import PROJECT_ROOT
 from jobs.score import GOLD
 from tests.world import LAST, World
 
@@ -34,7 +34,7 @@ LEADS_QUERY = (
     "SELECT concat(ring_id, ':', lead_rank) AS lead FROM gold.ring_leads "
     f"WHERE score_date = DATE'{LAST}'"
 )
-# Ring ids are "R" + 12 hex digits (features/linkage.py); a client may print a prompt before the
+# Ring ids are "R" + 12 hex digits (features/account_links.py); a client may print a prompt before the
 # first row, so the pattern is searched for, anchored at the line's end.
 LEAD_LINE = re.compile(r"\b(R[0-9a-f]{12}):(\d+)\s*$")
 

@@ -15,10 +15,10 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from data_contracts.schemas import INGEST_DATE
-from jobs.conf import Conf
-from jobs.context import JobContext
-from jobs.jars import JarCacheError, cached_jars
-from jobs.tables import Lakehouse
+from jobs.runtime.conf import Conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.jars import JarCacheError, cached_jars
+from jobs.runtime.lakehouse import Lakehouse
 
 
 def test_delta_write_merge_read_and_time_travel(spark: SparkSession, lakehouse: Lakehouse) -> None:

@@ -16,15 +16,15 @@ from mlflow import MlflowClient
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.context import JobContext
+from jobs.runtime.context import JobContext
 from jobs.train import TrainResult, read_examples, train
 from tests.conftest import conf_for
 from training import models
-from training.evaluate import pr_curve, ranking_metrics
-from training.labels import feature_columns, labelled_notices, training_set
+from training.baseline import rules_score
+from training.examples import feature_columns, labelled_notices, training_set
+from training.metrics import pr_curve, ranking_metrics
 from training.population import Difference
 from training.promotion import decide, training_due
-from training.rules import rules_score
 from training.split import split_boundary, time_split
 
 NOTICES = (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.conf import PROJECT_ROOT, overrides_under
-from jobs.writer_lock import LOCK_FILE, Holder, LakehouseBusy, holder_for, writer_lock
+from jobs.runtime.conf import PROJECT_ROOT, overrides_under
+from jobs.runtime.writer_lock import LOCK_FILE, Holder, LakehouseBusy, holder_for, writer_lock
 
 
 def _finished_pid() -> int:

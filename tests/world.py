@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from jobs.conf import PROJECT_ROOT, Conf
-from jobs.context import JobContext
-from jobs.tables import Lakehouse
+from jobs.runtime.conf import PROJECT_ROOT, Conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
 from tests.conftest import conf_for
 
 START = date(2026, 11, 1)

@@ -29,7 +29,7 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from training.evaluate import listing_order  # one tie order for every ranking
+from training.metrics import listing_order  # one tie order for every ranking
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from features.networks import ip_prefix
 from training import models
-from training.evaluate import listing_order
+from training.metrics import listing_order
 
 EVIDENCE_TYPE = (
     "array<struct<members:int,identifier_type:string,identifier:string,"

@@ -43,10 +43,10 @@ from scipy.sparse.csgraph import connected_components as scipy_connected_compone
 
 from features import sellers as seller_features
 from features.graph import connected_components
-from features.labels import end_of, verdicts_known
-from jobs.conf import load_conf
-from jobs.context import JobContext
-from jobs.tables import Lakehouse
+from features.verdicts import end_of, verdicts_known
+from jobs.runtime.conf import load_conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
 
 SHARED_TYPES = ("ship_origin", "payee")  # as jobs/features.py passes them
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from jobs.conf import PROJECT_ROOT
+from jobs.runtime.conf import PROJECT_ROOT
 
 SAMPLE_SECONDS = 0.5
 

@@ -16,7 +16,7 @@ simulator scales them), in a work folder of its own, each command in a child pro
 5. every Spark child writes its event log to WORK/eventlogs/nSIZE (kept after the size's data is
    removed); jobs/bench/stages.py sums the night's stages per step (what limited each step).
 
-Then it rewrites its section of BENCHMARKS.md and the plot next to it (see jobs/bench/report.py),
+Then it rewrites its section of BENCHMARKS.md and the plot next to it (see jobs/bench/markdown.py),
 and exits 1 if any side-by-side check disagreed. Figures come only from this run's measurements.
 
     .venv/bin/python -m jobs.bench --sizes 1000000,2000000,5000000,10000000
@@ -45,11 +45,11 @@ from typing import Any
 import psutil
 import yaml
 
-from jobs.bench import report, stages
+from jobs.bench import markdown, stages
 from jobs.bench.measure import Measured, run_measured, run_radar
-from jobs.conf import PROJECT_ROOT, Conf, load_conf, overrides_under
 from jobs.nightly import STEPS
-from jobs.simulator.world import WorldSpec
+from jobs.runtime.conf import PROJECT_ROOT, Conf, load_conf, overrides_under
+from jobs.simulator.marketplace import WorldSpec
 
 DEFAULT_SIZES = "1000000,2000000,5000000,10000000"
 DEFAULT_START = date(2026, 11, 2)  # a Monday: the weekly maintenance is not due (6 nights in 7)
@@ -171,10 +171,10 @@ def all_agree(results: Result) -> bool:
 def write_benchmarks(results: Result, out: Path, plot: str) -> None:
     """Rewrite the bench section of `out` (other sections kept) and the plot beside it."""
     if results["sizes"]:
-        report.write_plot(results["sizes"], out.parent / plot)
-    section = report.render_section(results, plot if results["sizes"] else None)
+        markdown.write_plot(results["sizes"], out.parent / plot)
+    section = markdown.render_section(results, plot if results["sizes"] else None)
     text = out.read_text() if out.exists() else "# Benchmarks\n"
-    out.write_text(report.replace_section(text, section))
+    out.write_text(markdown.replace_section(text, section))
 
 
 # ---------------------------------------------------------------- conf and the run's facts

@@ -1,7 +1,7 @@
 """What each step of a benchmarked night spent its time on, read from Spark's event log.
 
 The bench runs its children with `spark.eventLog.enabled` (jobs/bench/run.py) and every step tags
-its Spark jobs with its name as the job group (jobs/context.py). From the log's job starts (job ->
+its Spark jobs with its name as the job group (jobs/runtime/context.py). From the log's job starts (job ->
 group and stages), stage completions (wall interval, task count, call stack) and task ends (run
 time, CPU, GC, spills, shuffle, input) this module sums, per step:
 

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from jobs.conf import PROJECT_ROOT, overrides_under
+from jobs.runtime.conf import PROJECT_ROOT, overrides_under
 
 MODELS = {"population": "training.population=true", "notices_only": "training.population=false"}
 

@@ -14,7 +14,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from jobs.conf import ConfError, SimulatorConf
+from jobs.runtime.conf import ConfError, SimulatorConf
 
 # Genuine listings priced like fakes, and genuine listings that name a brand.
 _GENUINE_BELOW_REFERENCE: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """The JVM jars the project needs, resolved once from Maven Central into a project-local cache.
 
-`make setup` runs `python -m jobs.jars`: each Maven coordinate is resolved with Spark's own Ivy
+`make setup` runs `python -m jobs.runtime.jars`: each Maven coordinate is resolved with Spark's own Ivy
 resolver (`spark-submit --packages`) into `<paths.jar_cache>/ivy`, and the resulting jar files are
 listed in `<paths.jar_cache>/manifest.json`. Every SparkSession afterwards puts exactly those files
 on its class path through `spark.jars`, so no session needs the network. A second run finds the
@@ -27,7 +27,7 @@ COORDINATES: tuple[str, ...] = ("io.delta:delta-spark_4.1_2.13:4.4.0",)
 # Optional: GraphFrames for Spark 4 (brings graphframes-graphx-spark4). The Maven Central reachable
 # from this project's machines serves no io.graphframes artifact at all, so setup tries it once,
 # says so when it is refused, and the linkage step then uses its own DataFrame implementation of
-# the same algorithm (features/linkage.py). Where the jar resolves it is cached and used.
+# the same algorithm (features/account_links.py). Where the jar resolves it is cached and used.
 OPTIONAL_COORDINATES: tuple[str, ...] = ("io.graphframes:graphframes-spark4_2.13:0.12.3",)
 MANIFEST = "manifest.json"
 # Maven Central only (Ivy's ibiblio resolver defaults to it). Spark's built-in chain would also
@@ -47,7 +47,7 @@ def _read_manifest(cache_dir: str | Path) -> dict[str, Any]:
     manifest_path = Path(cache_dir) / MANIFEST
     if not manifest_path.is_file():
         raise JarCacheError(
-            f"no jar cache at {cache_dir}: run `make setup` (or python -m jobs.jars)"
+            f"no jar cache at {cache_dir}: run `make setup` (or python -m jobs.runtime.jars)"
         )
     manifest: dict[str, Any] = json.loads(manifest_path.read_text())
     wanted = {"required": list(COORDINATES), "optional": list(OPTIONAL_COORDINATES)}
@@ -165,7 +165,7 @@ def _fetch(coordinate: str, ivy_dir: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jobs.conf import load_conf
+    from jobs.runtime.conf import load_conf
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conf", default=None, help="conf file over conf/base.yaml")

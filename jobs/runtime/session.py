@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs.conf import Conf, is_local_path
-from jobs.jars import cached_jars
+from jobs.runtime.conf import Conf, is_local_path
+from jobs.runtime.jars import cached_jars
 
 LAYERS: tuple[str, ...] = ("bronze", "quarantine", "silver", "features", "graph", "gold", "ops")
 

@@ -21,7 +21,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from jobs.tables import Lakehouse
+from jobs.runtime.lakehouse import Lakehouse
 
 RUN_LOG = "ops.run_log"
 

@@ -13,10 +13,10 @@ from functools import cached_property
 
 from pyspark.sql import SparkSession
 
-from jobs import runlog
-from jobs.conf import Conf
-from jobs.session import build_spark
-from jobs.tables import Lakehouse
+from jobs.runtime import runlog
+from jobs.runtime.conf import Conf
+from jobs.runtime.lakehouse import Lakehouse
+from jobs.runtime.session import build_spark
 
 log = logging.getLogger("radar")
 

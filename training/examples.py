@@ -13,7 +13,7 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from features.labels import verdicts_known
+from features.verdicts import verdicts_known
 
 # Columns of features.listing_features (and of the examples) that are never model inputs.
 NON_FEATURES = frozenset(

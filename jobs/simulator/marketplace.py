@@ -31,8 +31,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
-from jobs.conf import SimulatorConf
-from jobs.simulator.brands import (
+from jobs.runtime.conf import SimulatorConf
+from jobs.simulator.brand_dimension import (
     ACCESSORY_WORDING,
     BRANDS,
     CATEGORIES,

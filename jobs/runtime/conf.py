@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = PROJECT_ROOT / "conf"
 DEFAULT_CONF_FILE = CONF_DIR / "local.yaml"
 
@@ -188,7 +188,7 @@ class FeaturesConf(_Section):
 
 
 class LinkageConf(_Section):
-    """The account-linkage graph (features/linkage.py)."""
+    """The account-linkage graph (features/account_links.py)."""
 
     window_days: int = Field(30, ge=1)
     hub_degree_cap: int = Field(40, ge=2)

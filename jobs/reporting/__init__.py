@@ -1,0 +1,1 @@
+"""What the daily report draws and renders: the ring drawings and the HTML template."""
