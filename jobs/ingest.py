@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructType
 
 from data_contracts.checks import check_rows, is_valid
+from data_contracts.drift import DriftParams, anomalies, table_metrics, volume_stops
 from data_contracts.rules import ORPHAN_RULE, Rule, table_rules
 from data_contracts.schemas import INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
 from jobs.runtime import runlog
@@ -45,6 +46,10 @@ TABLE_ORDER = (
     "orders",
     "takedown_notices",
 )
+
+
+class VolumeDrift(RuntimeError):
+    """A raw table's volume strayed so far from its recent nights that the night must not go on."""
 
 
 class RejectThresholdExceeded(RuntimeError):
@@ -101,6 +106,7 @@ def ingest(
         entry.rows_read = sum(r.rows_read for r in results)
         entry.rows_out = sum(r.rows_bronze for r in results)
         entry.rows_quarantined = sum(r.rows_quarantined for r in results)
+        _check_drift(ctx, night, results)
         for result in results:
             threshold = ctx.conf.ingest.reject_threshold(result.table)
             share = result.rows_quarantined / result.rows_read if result.rows_read else 0.0
@@ -111,6 +117,63 @@ def ingest(
                     f"(threshold {threshold:.1%}); top broken rules: {rules}"
                 )
     return results
+
+
+def _check_drift(ctx: JobContext, night: date, results: list[TableResult]) -> None:
+    """Record each table's metrics of the night in ops.table_metrics, judged against the nights
+    before; warn for each metric out of its band, stop the night on a volume far beyond it.
+
+    The bronze rows stay where ingest put them when the night stops: a data engineer looks at
+    them, and re-runs the night (with `ingest.drift.stop_volume_ratio=0` if the volume is real)."""
+    lake = ctx.lakehouse
+    tonight = [
+        table_metrics(
+            r.table,
+            night,
+            lake.read(f"bronze.{r.table}").where(F.col(INGEST_DATE) == F.lit(night)),
+            keys=RAW_TABLES[r.table].key,
+            rows_read=r.rows_read,
+            rows_quarantined=r.rows_quarantined,
+        )
+        for r in results
+        if lake.exists(f"bronze.{r.table}")
+    ]
+    if not tonight:
+        return
+    metrics = tonight[0]
+    for more in tonight[1:]:
+        metrics = metrics.unionByName(more)
+    if lake.exists("ops.table_metrics"):
+        history = lake.read("ops.table_metrics").select(*metrics.columns)
+        metrics = metrics.unionByName(history.where(F.col("metric_date") < F.lit(night)))
+    params = DriftParams(**ctx.conf.ingest.drift.model_dump())
+    judged = anomalies(metrics, night, params).localCheckpoint()  # a few rows per table
+    lake.replace_date(
+        "ops.table_metrics",
+        judged,
+        date_column="metric_date",
+        day=night,
+        partition_by=("metric_date",),
+    )
+    for r in judged.where(F.col("status") == "warn").orderBy("table_name", "metric").collect():
+        log.warning(
+            "%s: %s%s is %.4g on %s, outside %.4g..%.4g (median of the last %d nights %.4g)",
+            r.table_name,
+            r.metric,
+            f" of {r.column_name}" if r.column_name else "",
+            r.value,
+            night,
+            r.low,
+            r.high,
+            r.history_nights,
+            r.median,
+        )
+    stops = volume_stops(judged)
+    if stops:
+        raise VolumeDrift(
+            f"{'; '.join(stops)} (ingest.drift.stop_volume_ratio "
+            f"{params.stop_volume_ratio:g}; bronze keeps the rows, nothing downstream ran)"
+        )
 
 
 def ingest_table(

@@ -129,6 +129,26 @@ class SimulatorConf(_Section):
     vpn_exit_ips: int = Field(20, ge=1)
 
 
+class DriftConf(_Section):
+    """The drift check of each raw table's night against the nights before (data_contracts/drift.py)."""
+
+    window_nights: int = Field(14, ge=1)
+    min_nights: int = Field(5, ge=1)
+    warn_mads: float = Field(5.0, ge=0)
+    min_relative_change: float = Field(0.1, ge=0)
+    min_absolute_change: float = Field(0.01, ge=0)
+    stop_volume_ratio: float = Field(5.0, ge=0)
+
+    @field_validator("stop_volume_ratio")
+    @classmethod
+    def _a_ratio_or_off(cls, ratio: float) -> float:
+        if 0 < ratio <= 1:
+            raise ValueError(
+                "a volume ratio above 1 (5: five times the median), or 0 to never stop"
+            )
+        return ratio
+
+
 class IngestConf(_Section):
     """Thresholds of the ingest step (jobs/ingest.py)."""
 
@@ -136,6 +156,7 @@ class IngestConf(_Section):
     max_reject_share_by_table: dict[str, float] = Field(default_factory=dict)
     late_arrival_days: int = Field(1, ge=0)
     great_expectations: bool = True
+    drift: DriftConf = DriftConf()
 
     @field_validator("max_reject_share_by_table")
     @classmethod
