@@ -121,6 +121,21 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .orderBy("table_name")
             .collect()
         )
+        folder = Path(conf.paths.reports) / night.isoformat()
+        contracts = {  # the night's validation page of each table, when GE validated it
+            r.table_name: f"data_contracts/{r.table_name}.html"
+            for r in quality_rows
+            if (folder / "data_contracts" / f"{r.table_name}.html").is_file()
+        }
+        drift = (
+            lake.read("ops.table_metrics")
+            .where((F.col("metric_date") == F.lit(night)) & F.col("status").isin("warn", "stop"))
+            .orderBy("table_name", "metric", "column_name")
+            .limit(50)
+            .collect()
+            if lake.exists("ops.table_metrics")
+            else []
+        )
         steps = (
             log_rows.where(F.col("table_name") == "*")
             .groupBy("step")
@@ -148,11 +163,12 @@ def write_report(ctx: JobContext, night: date) -> Path:
                 score_histogram=_png(fig),
                 leads=leads,
                 quality=quality_rows,
+                contracts=contracts,
+                drift=drift,
                 steps=steps,
                 model=_model(ctx),
             )
         )
-        folder = Path(conf.paths.reports) / night.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "report.html"
         path.write_text(html)

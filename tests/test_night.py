@@ -6,6 +6,7 @@ against the simulator's truth or against a re-run.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -140,11 +141,15 @@ def test_report_and_data_docs_are_written(world: World) -> None:
     ).is_file()
 
 
-def test_report_renders_in_chromium_with_the_nights_figures(world: World, tmp_path: Path) -> None:
+# Chromium with every name unresolvable and a proxy that answers nothing: a page that needs the
+# network to show its content shows nothing here, as on a data platform without internet.
+_OFFLINE = ("--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND")
+
+
+def _rendered_dom(page: Path, profile: Path) -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "headless Chromium is needed: `make setup-browser` (apt-get install chromium)"
-    report = Path(world.conf.paths.reports) / LAST.isoformat() / "report.html"
-    dom = subprocess.run(
+    return subprocess.run(
         [
             chromium,
             "--headless",
@@ -155,15 +160,42 @@ def test_report_renders_in_chromium_with_the_nights_figures(world: World, tmp_pa
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
+            *_OFFLINE,
+            f"--user-data-dir={profile}",
             "--dump-dom",
-            report.as_uri(),
+            page.as_uri(),
         ],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     ).stdout
+
+
+def test_each_tables_validation_of_the_night_is_reachable_from_the_report_offline(
+    world: World, tmp_path: Path
+) -> None:
+    """The first night ran Great Expectations: its report links one page per raw table."""
+    folder = Path(world.conf.paths.reports) / NIGHTS[0].isoformat()
+    dom = _rendered_dom(folder / "report.html", tmp_path / "profile")
+    links = dict(
+        re.findall(
+            r'<td>(\w+)</td>(?:<td class="num">\d+</td>){3}<td><a class="contract" href="([^"]+)"',
+            dom,
+        )
+    )
+    assert sorted(links) == sorted(RAW_TABLES)
+    for table, href in links.items():
+        page = _rendered_dom(folder / href, tmp_path / "profile")
+        assert f'<span id="data-asset">{table}</span>' in page
+        assert f'<span id="run-name">{NIGHTS[0].isoformat()}</span>' in page
+        assert re.search(r'<table id="expectations">.*<td>\w+</td>', page, re.S), table
+        assert not re.search(r'(src|href)="https?://', page), f"{table}: fetches from the network"
+
+
+def test_report_renders_in_chromium_with_the_nights_figures(world: World, tmp_path: Path) -> None:
+    report = Path(world.conf.paths.reports) / LAST.isoformat() / "report.html"
+    dom = _rendered_dom(report, tmp_path / "profile")
     scores = world.lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(LAST))
     listings, flagged = scores.count(), scores.where("flagged").count()
     assert f'<b id="listings-scored">{listings}</b>' in dom
