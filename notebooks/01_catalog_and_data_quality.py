@@ -41,14 +41,15 @@ os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as
 conf = load_conf(os.environ.get("RADAR_CONF"))
 ctx = JobContext(conf)
 spark, lake = ctx.spark, ctx.lakehouse
-print("lakehouse:", conf.paths.lakehouse)
+print("lakehouse:", conf.paths.lakehouse, "tables:", len(ctx.open_tables()))
 
 # %% [markdown]
 # ## The catalog
 #
-# Every table is registered by name in the metastore of `paths.metastore`, one database per
-# layer (bronze, quarantine, silver, features, graph, gold, ops). A layer with no tables, or a
-# table with no rows, means a step never ran.
+# The lakehouse is the catalog: every Delta folder `<paths.lakehouse>/<layer>/<name>` is a table,
+# named `layer.name` in this session by `ctx.open_tables()` above, one database per layer (bronze,
+# quarantine, silver, features, graph, gold, ops). A layer with no tables, or a table with no rows,
+# means a step never ran. Nothing is locked: the notebook reads while a night writes.
 
 # %%
 spark.sql("SHOW DATABASES").show()

@@ -44,7 +44,7 @@ os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as
 conf = load_conf(os.environ.get("RADAR_CONF"))
 ctx = JobContext(conf)
 spark, lake = ctx.spark, ctx.lakehouse
-print("lakehouse:", conf.paths.lakehouse)
+print("lakehouse:", conf.paths.lakehouse, "tables:", len(ctx.open_tables()))
 
 # %% [markdown]
 # ## The lead

@@ -41,7 +41,7 @@ def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def spark(session_root: Path) -> Iterator[SparkSession]:
-    # The metastore and warehouse are fixed for the session (Derby is opened once per JVM).
+    # The warehouse folder is fixed for the session (a SparkSession keeps the one it started with).
     session = build_spark(conf_for(session_root, f"paths.metastore={session_root / 'metastore'}"))
     yield session
     session.stop()

@@ -1,14 +1,15 @@
 """The tables are reachable outside the jobs: Spark SQL shell, JDBC through the Thrift server,
 and a Delta reader that is not Spark at all.
 
-All three open the world's lakehouse (and, for SQL, its own Derby metastore) from another process,
-exactly as `make sql`, `make sql-server` and a downstream consumer would.
+All three open the world's lakehouse from another process, exactly as `make sql`, `make
+sql-server` and a downstream consumer would; the shell answers while a night writes.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +24,11 @@ from pyspark.find_spark_home import _find_spark_home
 from pyspark.sql import functions as F
 
 from jobs.runtime.conf import PROJECT_ROOT
+from jobs.runtime.lakehouse import local_tables
+from jobs.runtime.session import LAYERS
+from jobs.runtime.writer_lock import LOCK_FILE
 from jobs.score import GOLD
+from jobs.sql import registration_sql
 from tests.world import LAST, World
 
 pytestmark = pytest.mark.integration
@@ -60,7 +65,7 @@ def _parse_leads(stdout: str) -> set[tuple[str, int]]:
 
 
 def test_sql_shell_resolves_gold_tables_by_name(night_world: World) -> None:
-    """What `make sql -e ...` runs: spark-sql over the world's metastore."""
+    """What `make sql -e ...` runs: spark-sql over the world's lakehouse, tables named by path."""
     done = subprocess.run(
         _radar(night_world, "sql", "-e", LEADS_QUERY),
         cwd=PROJECT_ROOT,
@@ -140,3 +145,82 @@ def test_gold_tables_read_with_a_non_spark_delta_reader(night_world: World, tabl
         table, "ring_id"
     )
     assert set(arrow.column(key).to_pylist()) == {r[0] for r in spark_rows.select(key).collect()}
+
+
+def _copy_of(world: World, into: Path) -> Path:
+    """The world's landing, lakehouse and MLflow store under `into`, and its conf pointing there:
+    a night can run on the copy without changing what the other tests read."""
+    shutil.copytree(
+        world.root, into, ignore=shutil.ignore_patterns("metastore", "checkpoints", "*.log")
+    )
+    conf_file = into / "world.yaml"
+    conf_file.write_text(world.conf_file.read_text().replace(str(world.root), str(into)))
+    return conf_file
+
+
+def test_the_shell_answers_while_a_night_writes_and_a_second_night_is_refused(
+    night_world: World, tmp_path: Path
+) -> None:
+    conf_file = _copy_of(night_world, tmp_path / "world")
+    radar = [sys.executable, "-m", "jobs"]
+    log = (tmp_path / "night.log").open("w")
+    night = subprocess.Popen(
+        [*radar, "nightly", "--conf", str(conf_file), "--date", str(LAST), "--force"],
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        lock = tmp_path / "world" / "lakehouse" / LOCK_FILE
+        deadline = time.monotonic() + 300
+        while not lock.exists():
+            assert night.poll() is None, (tmp_path / "night.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the night never took the writer lock"
+            time.sleep(0.5)
+
+        query = "SELECT count(*) AS n FROM gold.listing_scores"
+        reader = subprocess.run(
+            [*radar, "sql", "--conf", str(conf_file), "-e", query],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        second = subprocess.run(
+            [*radar, "nightly", "--conf", str(conf_file), "--date", str(LAST)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert night.poll() is None, "the night ended before both answered: the test proved nothing"
+    finally:
+        os.killpg(night.pid, signal.SIGKILL)
+        night.wait()
+        log.close()
+
+    assert reader.returncode == 0, reader.stderr[-3000:]
+    scored = night_world.lake.read("gold.listing_scores").count()
+    assert str(scored) in reader.stdout.split(), reader.stdout[-2000:]
+    assert second.returncode == 3, second.stderr[-2000:]
+    refusal = second.stderr.strip().splitlines()
+    assert len(refusal) == 1 and refusal[0].startswith("radar nightly: refused: "), refusal
+    assert f"radar nightly --date {LAST}" in refusal[0]
+
+
+def test_the_shell_names_each_stored_table_by_its_folder(tmp_path: Path) -> None:
+    """A folder with a Delta log is a table; anything else under the lakehouse is not."""
+    for folder in ("gold/ring_leads", "gold/listing_scores", "ops/run_log"):
+        (tmp_path / folder / "_delta_log").mkdir(parents=True)
+    (tmp_path / "gold" / "half_written").mkdir()  # no log: not a table (yet)
+    (tmp_path / "scratch" / "x" / "_delta_log").mkdir(parents=True)  # not a layer
+    tables = local_tables(str(tmp_path), LAYERS)
+    assert tables == ["gold.listing_scores", "gold.ring_leads", "ops.run_log"]
+    assert registration_sql("/lake", tables) == (
+        "CREATE DATABASE IF NOT EXISTS gold;\n"
+        "CREATE DATABASE IF NOT EXISTS ops;\n"
+        "CREATE TABLE IF NOT EXISTS gold.listing_scores USING DELTA LOCATION '/lake/gold/listing_scores';\n"
+        "CREATE TABLE IF NOT EXISTS gold.ring_leads USING DELTA LOCATION '/lake/gold/ring_leads';\n"
+        "CREATE TABLE IF NOT EXISTS ops.run_log USING DELTA LOCATION '/lake/ops/run_log';\n"
+    )

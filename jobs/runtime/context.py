@@ -16,7 +16,7 @@ from pyspark.sql import SparkSession
 from jobs.runtime import runlog
 from jobs.runtime.conf import Conf
 from jobs.runtime.lakehouse import Lakehouse
-from jobs.runtime.session import build_spark
+from jobs.runtime.session import LAYERS, build_spark
 
 log = logging.getLogger("radar")
 
@@ -33,6 +33,11 @@ class JobContext:
     @cached_property
     def lakehouse(self) -> Lakehouse:
         return Lakehouse(self.spark, self.conf.paths.lakehouse)
+
+    def open_tables(self) -> list[str]:
+        """Name every stored table in this session's catalog (`SELECT ... FROM gold.x`), as a
+        notebook or a SQL shell wants; the steps read by path and need not."""
+        return self.lakehouse.register_all(LAYERS)
 
     @contextmanager
     def step(self, name: str, run_date: date) -> Iterator[runlog.RunRecord]:

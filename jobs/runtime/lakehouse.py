@@ -1,7 +1,8 @@
 """One table-path convention and one idempotent way to write each kind of table.
 
 Table `layer.name` lives at `<paths.lakehouse>/<layer>/<name>` (a Delta table any reader can open by
-path) and is registered in the catalog as `layer.name` (so analysts can SELECT it by name).
+path) and is registered in the session's catalog as `layer.name` (so analysts can SELECT it by
+name; readers register every stored table when they start, jobs/runtime/session.py says why).
 Writes are either a replaceWhere of one date (the table's rows for that date are replaced whole) or
 a MERGE on the table's key: running a step twice for the same date leaves the same table.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -146,6 +148,44 @@ class Lakehouse:
                 return
             self.spark.sql(f"DROP TABLE {table}")
         self.spark.sql(f"CREATE TABLE {table} USING DELTA LOCATION '{self.path(table)}'")
+
+    def stored_tables(self, layers: Sequence[str]) -> list[str]:
+        """Every Delta table under the root, as `layer.name`: the folder layout is the catalog.
+
+        Listed through Hadoop's file system, so a root on s3a:// or abfss:// lists like a local one;
+        a folder is a table when it holds a `_delta_log`."""
+        jvm = self.spark.sparkContext._jvm
+        assert jvm is not None
+        hadoop_path = jvm.org.apache.hadoop.fs.Path
+        root = hadoop_path(self.root)
+        fs = root.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
+        found = []
+        for layer in layers:
+            folder = hadoop_path(root, layer)
+            if not fs.exists(folder):
+                continue
+            for status in fs.listStatus(folder):
+                if status.isDirectory() and fs.exists(hadoop_path(status.getPath(), "_delta_log")):
+                    found.append(f"{layer}.{status.getPath().getName()}")
+        return sorted(found)
+
+    def register_all(self, layers: Sequence[str]) -> list[str]:
+        """Register every stored table by name in this session's catalog (what readers call)."""
+        tables = self.stored_tables(layers)
+        for table in tables:
+            self.register(table)
+        return tables
+
+
+def local_tables(root: str, layers: Sequence[str]) -> list[str]:
+    """`stored_tables` of a lakehouse on a local disk, without a Spark session (for launchers)."""
+    base = Path(root)
+    return sorted(
+        f"{layer}.{folder.name}"
+        for layer in layers
+        for folder in (base / layer).glob("*")
+        if (folder / "_delta_log").is_dir()
+    )
 
 
 def _same_location(a: str, b: str) -> bool:

@@ -1,9 +1,20 @@
-"""The one SparkSession factory: Delta Lake, GraphFrames, the catalog and AQE, built from conf."""
+"""The one SparkSession factory: Delta Lake, the catalog and AQE, built from conf.
+
+The catalog is in memory, one per process, and the lakehouse is its source of truth: a Delta
+table is the folder `<lakehouse>/<layer>/<name>`, and a session that wants tables by name
+registers them by path (`Lakehouse.register_all`, `radar sql`). No metastore database is shared
+between processes, so an analyst's `radar sql`, a notebook or the Thrift server answer while a
+night writes (an embedded Derby metastore admits one process: the second died with 16,000 lines
+of stack trace). Delta's log makes every reader see whole commits only. A shared Hive metastore
+(a cluster's) is still a setting away: `spark.extra` with `spark.sql.catalogImplementation: hive`
+and its `spark.hadoop.hive.metastore.uris`.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -35,7 +46,7 @@ def spark_settings(conf: Conf) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(conf.spark.shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.warehouse.dir": warehouse,
-        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.catalogImplementation": "in-memory",
         "spark.ui.enabled": str(conf.spark.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
         # MERGE may add columns: a raw file's extra columns are carried into bronze.
@@ -48,12 +59,6 @@ def spark_settings(conf: Conf) -> dict[str, str]:
         "spark.databricks.delta.merge.repartitionBeforeWrite.enabled": "false",
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
     }
-    if is_local_path(metastore):
-        # Embedded Derby metastore: a persistent catalog shared by every job and `make sql`.
-        settings["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
-            f"jdbc:derby:;databaseName={Path(metastore) / 'metastore_db'};create=true"
-        )
-        settings["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={metastore}"
     settings.update(conf.spark.extra)
     return settings
 
@@ -66,8 +71,9 @@ def submit_arguments(conf: Conf) -> list[str]:
     ]
 
 
-def build_spark(conf: Conf) -> SparkSession:
-    """Open (or return the running) SparkSession configured from conf.
+def build_spark(conf: Conf, *, extra: Mapping[str, str] | None = None) -> SparkSession:
+    """Open (or return the running) SparkSession configured from conf (and `extra` settings a
+    launcher adds, such as the Thrift server's class path; they count only for a new session).
 
     The GraphFrames checkpoint directory is set on the context, the log level comes from conf,
     and the layer databases exist in the catalog when this returns.
@@ -75,7 +81,7 @@ def build_spark(conf: Conf) -> SparkSession:
     if is_local_path(conf.paths.metastore):
         Path(conf.paths.metastore).mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
-    settings = spark_settings(conf)
+    settings = {**spark_settings(conf), **(extra or {})}
     if settings["spark.master"].startswith("local"):
         # Python workers run this interpreter (the project's venv), not whatever `python3` is
         # first on the PATH: same version, same packages (pyarrow, pandas) as the driver. PySpark
@@ -83,7 +89,9 @@ def build_spark(conf: Conf) -> SparkSession:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.enableHiveSupport().getOrCreate()
+    if settings["spark.sql.catalogImplementation"] == "hive":
+        builder = builder.enableHiveSupport()
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(conf.spark.log_level)
     spark.sparkContext.setCheckpointDir(f"{conf.paths.checkpoints}/spark")
     for layer in LAYERS:
