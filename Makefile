@@ -10,12 +10,14 @@ RADAR       := $(VENV)/bin/radar
 UV_VERSION  := 0.13.9
 DEPS_STAMP  := $(VENV)/.deps.stamp
 JARS_STAMP  := .cache/jars/manifest.json
+AIRFLOW_VENV  := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.deps.stamp
 CONF        ?= conf/local.yaml
 DEMO_LISTINGS ?= 20000
 DEMO_DAYS   ?= 4
 DEMO_START  ?= 2026-11-01
 
-.PHONY: help setup setup-browser lock test test-cluster demo nightly lint bench sql sql-server notebooks clean
+.PHONY: help setup setup-airflow setup-browser lock lock-airflow test test-cluster demo nightly lint bench sql sql-server notebooks clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,15 +36,29 @@ $(JARS_STAMP): jobs/runtime/jars.py | $(DEPS_STAMP)
 
 setup: $(DEPS_STAMP) $(JARS_STAMP)  ## create .venv, install the locked packages and fetch the JVM jars (once)
 
+# Airflow in a venv of its own: it cannot share one with the project's lock (pyproject.toml,
+# [dependency-groups] airflow). The DAG's tasks run .venv/bin/radar as subprocesses.
+$(AIRFLOW_VENV)/bin/python:
+	$(PYTHON_BOOT) -m venv $(AIRFLOW_VENV)
+
+$(AIRFLOW_STAMP): requirements-airflow.lock | $(AIRFLOW_VENV)/bin/python $(DEPS_STAMP)
+	$(VENV)/bin/uv pip sync --quiet --python $(AIRFLOW_VENV)/bin/python --require-hashes requirements-airflow.lock
+	touch $@
+
+setup-airflow: $(AIRFLOW_STAMP)  ## create .venv-airflow with the locked Airflow, for jobs/schedule/radar_dag.py (once)
+
 lock:  ## re-resolve requirements.lock from pyproject.toml (needs network)
 	$(VENV)/bin/uv pip compile --quiet --python 3.11 --extra dev --generate-hashes pyproject.toml -o requirements.lock
+
+lock-airflow:  ## re-resolve requirements-airflow.lock from pyproject.toml's airflow group (needs network)
+	$(VENV)/bin/uv pip compile --quiet --python 3.11 --generate-hashes --group pyproject.toml:airflow -o requirements-airflow.lock
 
 PYTEST_ARGS ?=
 setup-browser:  ## headless Chromium for the report test (Debian's package; needs root)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
 	  || { echo "install Chromium (apt-get install chromium) to run the report test" >&2; exit 1; }
 
-test: setup setup-browser  ## run the test suite (PYTEST_ARGS="-k linkage" to narrow it)
+test: setup setup-browser setup-airflow  ## run the test suite (PYTEST_ARGS="-k linkage" to narrow it)
 	rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
