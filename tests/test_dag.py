@@ -27,13 +27,13 @@ from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
 from jobs.cli import COMMANDS
-from jobs.conf import PROJECT_ROOT, Conf
-from jobs.context import JobContext
 from jobs.nightly import STEPS
-from jobs.runlog import RUN_LOG
+from jobs.runtime.conf import PROJECT_ROOT, Conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
+from jobs.runtime.runlog import RUN_LOG
 from jobs.schedule.nightly_step import DECIDED_BY_NIGHTLY
 from jobs.simulate import simulate
-from jobs.tables import Lakehouse
 from tests.conftest import conf_for
 from tests.world import SETTINGS
 

@@ -18,10 +18,10 @@ import logging
 import sys
 
 from jobs import nightly
-from jobs.arguments import add_night_argument
-from jobs.conf import ConfError, load_conf
-from jobs.context import JobContext
-from jobs.writer_lock import EXIT_BUSY, LakehouseBusy, holder_for, writer_lock
+from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.conf import ConfError, load_conf
+from jobs.runtime.context import JobContext
+from jobs.runtime.writer_lock import EXIT_BUSY, LakehouseBusy, holder_for, writer_lock
 
 # The steps of jobs/nightly.py whose `radar` sub-command runs whatever the night, where nightly
 # first decides whether the night has that work (the Airflow DAG runs these through this module).
