@@ -443,7 +443,7 @@ def test_gold_tables_are_partitioned_by_date_with_change_data_feed(
         .select("ring_id")
         .distinct()
     )
-    assert {r[0] for r in changes.collect()} == {"R1", "R2"}
+    assert {r[0] for r in changes.collect()} == {"R1", "R2", "R9"}  # R9: dormant
 
 
 def test_ip_addresses_are_reduced_to_their_network(spark: SparkSession) -> None:
