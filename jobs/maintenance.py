@@ -27,6 +27,8 @@ MAINTAINED: dict[str, tuple[str, ...]] = {
     "gold.listing_scores": ("brand", "category"),
     "gold.seller_risk": (),
     "gold.ring_leads": (),
+    "gold.source_leads": (),
+    "gold.daily_kpis": (),
 }
 
 

@@ -1,8 +1,11 @@
 """The daily report: <paths.reports>/<date>/report.html, self-contained (plots embedded).
 
-Flagged listings by brand and category, the score distribution, the top ring leads with a picture
-of each ring's links, the data-quality summary of ingest, the model in use and its metrics, and
-the step timings. Everything it reads is aggregated or bounded (top-k) in Spark first.
+The proactive KPIs of every night so far as trends (gold.daily_kpis), what changed tonight (new
+leads, rings that gained accounts or came back, accounts opened after a ring's takedown), the
+upstream source leads, flagged listings by brand and category, the score distribution, the top
+ring leads with a picture of each ring's links, the data-quality summary of ingest, the model in
+use and its metrics, and the step timings. Everything it reads is aggregated or bounded (top-k,
+one row per night) in Spark first.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import base64
 import io
 import logging
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from mlflow import MlflowClient
 from pyspark.sql import DataFrame
@@ -28,6 +33,7 @@ from jobs.reporting.ring_drawing import ring_figure
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from jobs.runtime.runlog import RUN_LOG
+from training.case_files import brand_cases, file_name
 from training.tracking import champion_version, use_tracking
 
 HELP = "write the night's self-contained HTML report"
@@ -105,6 +111,29 @@ def write_report(ctx: JobContext, night: date) -> Path:
                 [(e["src_seller_id"], e["dst_seller_id"], e["signal_types"]) for e in ring_edges],
             )
             lead["shared_identifiers"] = (lead.get("shared_identifiers") or [])[:12]
+        kpis = [
+            r.asDict()
+            for r in _read_or_empty(ctx, "gold.daily_kpis", KPI_SCHEMA)
+            .where(F.col("score_date") <= F.lit(night))
+            .orderBy("score_date")
+            .collect()  # bounded: one row per night
+        ]
+        changed = [
+            r.asDict(recursive=True)
+            for r in _changed_tonight(leads_table)
+            .limit(conf.scoring.report_top_leads)
+            .collect()  # bounded: top-k
+        ]
+        sources = [
+            r.asDict(recursive=True)
+            for r in _read_or_empty(ctx, "gold.source_leads", SOURCE_SCHEMA)
+            .where(on_night)
+            .orderBy("source_rank")
+            .limit(conf.scoring.report_top_leads)
+            .collect()  # bounded: top-k
+        ]
+        folder = Path(conf.paths.reports) / night.isoformat()
+        brand_files = _write_brand_cases(ctx, night, folder / "brands", leads_table)
         log_rows = lake.read(RUN_LOG).where(F.col("run_date") == F.lit(night))
         quality = log_rows.where(
             (F.col("step") == "ingest")
@@ -162,6 +191,11 @@ def write_report(ctx: JobContext, night: date) -> Path:
                 flagged_by_brand=flagged_by_brand,
                 score_histogram=_png(fig),
                 leads=leads,
+                kpis=list(reversed(kpis)),
+                kpi_trends=_png(_kpi_figure(kpis)) if kpis else None,
+                changed=changed,
+                sources=sources,
+                brand_files=brand_files,
                 quality=quality_rows,
                 contracts=contracts,
                 drift=drift,
@@ -175,6 +209,77 @@ def write_report(ctx: JobContext, night: date) -> Path:
         entry.message = str(path)
         log.info("report written to %s", path)
         return path
+
+
+KPI_SCHEMA = (
+    "score_date date, listings_scored long, flagged long, confirmed_listings long, "
+    "share_flagged_before_notice double, share_flagged_before_first_order double, "
+    "median_days_to_flag double, flags_decided long, past_flag_precision double, "
+    "estimated_prevalence double"
+)
+SOURCE_SCHEMA = (
+    "source_type string, source string, score_date date, source_rank int, risk double, "
+    "rings array<string>, sellers int, confirmed_takedowns int, listings int, "
+    "brands array<string>, first_seen date, last_seen date"
+)
+# What an investigator reads first: news, in this order (steady and dormant rings are no news).
+NEWS = ("new", "re-emerged", "growing", "merged", "split", "shrinking")
+
+
+def _changed_tonight(leads: DataFrame) -> DataFrame:
+    """The night's leads that changed, most newsworthy first: by status, then by risk. A ring
+    with accounts opened after its first takedown is news whatever its status."""
+    if "status" not in leads.columns:
+        return leads.limit(0)
+    moles = F.size(F.coalesce("accounts_after_takedown", F.array()))
+    rank = F.array_position(F.array(*[F.lit(s) for s in NEWS]), F.col("status"))
+    return (
+        leads.where((rank > 0) | (moles > 0))
+        .withColumn("_news", F.when(rank > 0, rank).otherwise(F.lit(len(NEWS) + 1)))
+        .orderBy("_news", F.desc_nulls_last("risk"), "ring_id")
+    )
+
+
+def _kpi_figure(kpis: list[dict[str, Any]]) -> Any:
+    """The proactive KPIs over the nights: shares and precision on the left, flags on the right."""
+    nights = [k["score_date"] for k in kpis]
+    fig, (shares, counts) = plt.subplots(1, 2, figsize=(11, 3))
+    for key, label in (
+        ("share_flagged_before_notice", "flagged before notice"),
+        ("share_flagged_before_first_order", "flagged before first order"),
+        ("past_flag_precision", "past-flag precision"),
+        ("estimated_prevalence", "estimated prevalence"),
+    ):
+        shares.plot(nights, [k[key] for k in kpis], marker="o", label=label)
+    shares.set_ylim(0, 1)
+    shares.legend(fontsize=7)
+    counts.bar(nights, [k["flagged"] or 0 for k in kpis])
+    counts.set_ylabel("listings flagged")
+    fig.autofmt_xdate()
+    return fig
+
+
+def _write_brand_cases(
+    ctx: JobContext, night: date, folder: Path, leads: DataFrame
+) -> list[tuple[str, int]]:
+    """reports/<night>/brands/<brand>.parquet and .csv: each brand's flagged listings of the night
+    (training/case_files.py). The folder is rewritten whole, so a re-run leaves no stale brand.
+    Returns (brand file name, listings) for the report's links."""
+    lake = ctx.lakehouse
+    if folder.exists():
+        shutil.rmtree(folder)
+    if not lake.exists("gold.listing_scores") or "sources" not in leads.columns:
+        return []
+    scores = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
+    cases: pd.DataFrame = brand_cases(scores, leads).toPandas()  # bounded: the night's flags
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for brand, rows in cases.groupby("brand", sort=True):
+        name = file_name(str(brand))
+        rows.to_parquet(folder / f"{name}.parquet", index=False)
+        rows.to_csv(folder / f"{name}.csv", index=False)
+        written.append((name, len(rows)))
+    return written
 
 
 def _read_or_empty(ctx: JobContext, table: str, schema: str) -> DataFrame:

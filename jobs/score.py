@@ -6,10 +6,20 @@ by number, so a promotion during the night cannot mix two models), scores in Spa
 
 - gold.listing_scores  listing x score_date: score, flagged, model name and version, reasons
 - gold.seller_risk     seller x score_date: risk, ring, listing and flagged counts
+- gold.source_leads    upstream source x score_date: ship origins, payees and photos shared by
+                       several rings or confirmed sellers (hubs left out), rings, sellers, risk
 - gold.ring_leads      ring x score_date: risk, lead_rank, members, listings, brands hit,
-                       shared identifiers (evidence), ship origins, payee accounts, first/last seen
+                       shared identifiers (evidence), ship origins, payee accounts, first/last seen,
+                       status across nights, accounts opened after the first takedown, sources
+- gold.daily_kpis      score_date: flagged, shares flagged before the notice / the first order,
+                       median days to flag, past-flag precision, estimated prevalence
 
-Idempotent: each table is written with replaceWhere on score_date, and seller_risk and ring_leads
+Besides the night's features it reads bronze.takedown_notices and bronze.orders ingested by the
+night, silver.sellers_current and silver.listings_current, graph.hub_identifiers and
+graph.ring_lineage of the night, and the previous night's graph.account_clusters and
+gold.ring_leads (the lifecycle is state carried from night to night).
+
+Idempotent: each table is written with replaceWhere on score_date, and the other gold tables
 are derived from the listing scores as written, so a re-run, or a run killed half-way and run
 again, leaves the same rows. Gold tables are partitioned by score_date (OPTIMIZE Z-orders
 listing_scores by brand, see jobs/maintenance.py), carry the change data feed, and hold
@@ -30,17 +40,28 @@ from pyspark.sql import functions as F
 
 from features import account_links
 from features.listings import names_a_brand
+from features.sellers import takedown_history
+from features.verdicts import verdicts_known
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.conf import Conf
 from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
 from training import models
+from training.kpis import daily_kpis
+from training.lifecycle import ring_status, whack_a_mole
 from training.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
+from training.sources import source_leads, with_sources
 from training.tracking import champion_version, use_tracking
 
 HELP = "score every active listing with the champion model; write the gold tables"
 log = logging.getLogger("radar.score")
-GOLD = ("gold.listing_scores", "gold.seller_risk", "gold.ring_leads")
+GOLD = (
+    "gold.listing_scores",
+    "gold.seller_risk",
+    "gold.source_leads",
+    "gold.ring_leads",
+    "gold.daily_kpis",
+)
 GOLD_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 NAMES_NO_BRAND = "names_no_brand"  # the reason of a listing outside the model's scope (score 0)
 
@@ -96,16 +117,78 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             properties=GOLD_PROPERTIES,
         )
         sellers = lake.read("gold.seller_risk").where(F.col("score_date") == F.lit(night))
-        clusters = (
-            lake.read("graph.account_clusters").where(on_night).select("seller_id", "ring_id")
+        night_clusters = lake.read("graph.account_clusters").where(on_night)
+        clusters = night_clusters.select("seller_id", "ring_id")
+        notices = lake.read("bronze.takedown_notices").where(F.col("_ingest_date") <= F.lit(night))
+        sources = source_leads(
+            account_links.identifiers_in_window(
+                lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
+            ),
+            lake.read("graph.hub_identifiers").where(on_night),
+            clusters,
+            takedown_history(verdicts_known(notices, night)),
+            sellers,
+            written,
+            min_rings=conf.scoring.source_min_rings,
+            min_confirmed_sellers=conf.scoring.source_min_confirmed_sellers,
+            night=night,
         )
-        leads = ring_leads(
-            written, sellers, clusters, _ring_identifiers(lake, conf, clusters, night), night=night
+        lake.replace_date(
+            "gold.source_leads",
+            sources.repartition(1).sortWithinPartitions("source_rank"),
+            date_column="score_date",
+            day=night,
+            partition_by=("score_date",),
+            properties=GOLD_PROPERTIES,
+        )
+        sources = lake.read("gold.source_leads").where(F.col("score_date") == F.lit(night))
+        leads = (
+            ring_leads(
+                written,
+                sellers,
+                clusters,
+                _ring_identifiers(lake, conf, clusters, night),
+                night=night,
+            )
+            .transform(
+                ring_status,
+                lake.read("graph.ring_lineage").where(on_night),
+                night_clusters.select("seller_id", "ring_id", "ring_first_night"),
+                _previous_clusters(lake, night),
+                _previous_leads(lake, night),
+            )
+            .transform(
+                whack_a_mole,
+                clusters,
+                notices,
+                lake.read("silver.sellers_current"),
+                written,
+                night=night,
+            )
+            .transform(with_sources, sources)
         )
         lake.replace_date(
             "gold.ring_leads",
             # One file per night, in lead order: readers that keep file order see it ranked.
             leads.repartition(1).sortWithinPartitions("lead_rank"),
+            date_column="score_date",
+            day=night,
+            partition_by=("score_date",),
+            properties=GOLD_PROPERTIES,
+        )
+        kpis = daily_kpis(
+            written,
+            lake.read("gold.listing_scores").select("listing_id", "score_date", "flagged"),
+            notices,
+            lake.read("bronze.orders")
+            .where(F.col("_ingest_date") <= F.lit(night))
+            .select("listing_id", "ordered_at"),
+            lake.read("silver.listings_current").select("listing_id", "created_at"),
+            night=night,
+        )
+        lake.replace_date(
+            "gold.daily_kpis",
+            kpis,
             date_column="score_date",
             day=night,
             partition_by=("score_date",),
@@ -174,4 +257,38 @@ def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: d
     )
     return identifiers.join(hubs, ["identifier_type", "identifier"], "left_anti").join(
         clusters.where(F.col("ring_id").isNotNull()), "seller_id"
+    )
+
+
+def _latest_before(lake: Lakehouse, table: str, date_column: str, night: date) -> date | None:
+    """The last date before the night that `table` holds rows for (None: none, or no table)."""
+    if not lake.exists(table):
+        return None
+    row = lake.read(table).where(F.col(date_column) < F.lit(night)).agg(F.max(date_column)).first()
+    return row[0] if row else None
+
+
+def _previous_clusters(lake: Lakehouse, night: date) -> DataFrame | None:
+    """(seller_id, ring_id) of the last linkage night before this one."""
+    before = _latest_before(lake, "graph.account_clusters", "feature_date", night)
+    if before is None:
+        return None
+    return (
+        lake.read("graph.account_clusters")
+        .where(F.col("feature_date") == F.lit(before))
+        .select("seller_id", "ring_id")
+    )
+
+
+def _previous_leads(lake: Lakehouse, night: date) -> DataFrame | None:
+    """(ring_id, status, nights_active) of the last scored night before this one (None before
+    the first night, or when those leads predate the lifecycle columns)."""
+    before = _latest_before(lake, "gold.ring_leads", "score_date", night)
+    if before is None:
+        return None
+    leads = lake.read("gold.ring_leads")
+    if not {"status", "nights_active"} <= set(leads.columns):
+        return None
+    return leads.where(F.col("score_date") == F.lit(before)).select(
+        "ring_id", "status", "nights_active"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pyspark.ml.feature import Imputer, SQLTransformer, StandardScaler, VectorAs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from features.account_links import ring_lineage
 from features.networks import ip_prefix
 from jobs.maintenance import maintain
 from jobs.runtime.conf import Conf
@@ -73,6 +74,7 @@ IDENTIFIERS = [
     ("s1", "payee", "payee-9", D, D),
     ("s2", "payee", "payee-9", D, D),
     ("s1", "ship_origin", "CN-SZ", D, D),
+    ("s6", "ship_origin", "CN-SZ", D, D),  # R2 ships from R1's origin: an upstream source
     ("s3", "ship_origin", "CN-GZ", D, D),
     ("s1", "phone", "ph-old", OLD, OLD),  # outside the linkage window
     ("s2", "phone", "ph-old", OLD, OLD),
@@ -97,6 +99,10 @@ class Gold:
     @property
     def lake(self) -> Lakehouse:
         return self.ctx.lakehouse
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    return datetime(day.year, day.month, day.day, hour)
 
 
 def gold_rows(lake: Lakehouse, table: str) -> list[str]:
@@ -178,12 +184,63 @@ def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
     sellers = sorted({row[1] for row in LISTINGS} | set(RINGS) | {"s8"})
     clusters = spark.createDataFrame(
         [
-            (s, RINGS.get(s, "R9" if s == "s8" else None), 3 if s in RINGS else 1, NIGHT)
+            (s, RINGS.get(s, "R9" if s == "s8" else None), 3 if s in RINGS else 1, NIGHT, NIGHT)
             for s in sellers
         ],
-        "seller_id string, ring_id string, ring_size int, feature_date date",
+        "seller_id string, ring_id string, ring_size int, ring_first_night date, feature_date date",
     )
     lake.replace_date("graph.account_clusters", clusters, date_column="feature_date", day=NIGHT)
+    lineage = ring_lineage(clusters.where("ring_id IS NOT NULL"), None)
+    lake.replace_date(
+        "graph.ring_lineage",
+        lineage.withColumn("feature_date", F.lit(NIGHT)),
+        date_column="feature_date",
+        day=NIGHT,
+    )
+    hubs = spark.createDataFrame(
+        [("wifi", "mall-wifi", 4, NIGHT)],
+        "identifier_type string, identifier string, degree long, feature_date date",
+    )
+    lake.replace_date("graph.hub_identifiers", hubs, date_column="feature_date", day=NIGHT)
+    notices = spark.createDataFrame(
+        [
+            # s1's l01 confirmed the day before: s2, registered tonight, opened after it
+            (
+                "n1",
+                "Lumora",
+                "l01",
+                "s1",
+                at(D - timedelta(days=1)),
+                "confirmed",
+                at(D - timedelta(days=1), 18),
+                D - timedelta(days=1),
+            ),
+            ("n2", "Lumora", "l04", "s4", at(D), "rejected", at(D, 18), D),
+        ],
+        "notice_id string, brand string, listing_id string, seller_id string, "
+        "received_at timestamp, verdict string, verdict_at timestamp, _ingest_date date",
+    )
+    lake.overwrite("bronze.takedown_notices", notices)
+    orders = spark.createDataFrame(
+        [("o1", "l01", at(D - timedelta(days=2)), D - timedelta(days=2))],
+        "order_id string, listing_id string, ordered_at timestamp, _ingest_date date",
+    )
+    lake.overwrite("bronze.orders", orders)
+    registered = {"s2": at(D)}
+    lake.overwrite(
+        "silver.sellers_current",
+        spark.createDataFrame(
+            [(s, registered.get(s, at(OLD))) for s in sellers],
+            "seller_id string, registered_at timestamp",
+        ),
+    )
+    lake.overwrite(
+        "silver.listings_current",
+        spark.createDataFrame(
+            [(row[0], row[1], at(D - timedelta(days=2))) for row in LISTINGS],
+            "listing_id string, seller_id string, created_at timestamp",
+        ),
+    )
     identifiers = spark.createDataFrame(
         [(*row, (row[4] - row[3]).days + 1) for row in IDENTIFIERS],
         "seller_id string, identifier_type string, identifier string, first_seen date, "
@@ -260,7 +317,13 @@ def test_ring_leads_carry_their_evidence_without_hubs_old_links_or_raw_ips(gold:
         r["ring_id"]: r.asDict(recursive=True)
         for r in gold.lake.read("gold.ring_leads").where(F.col("score_date") == NIGHT).collect()
     }
-    assert set(leads) == {"R1", "R2"}  # R9 has no scored member
+    # R9 has no scored member: its lead is dormant material, without risk, ranked last
+    assert set(leads) == {"R1", "R2", "R9"}
+    assert (leads["R9"]["risk"], leads["R9"]["lead_rank"], leads["R9"]["scored_members"]) == (
+        None,
+        3,
+        0,
+    )
     r1, r2 = leads["R1"], leads["R2"]
     assert (r1["lead_rank"], r2["lead_rank"]) == (1, 2) and r1["risk"] > r2["risk"]
     assert r1["member_sellers"] == ["s1", "s2", "s3"]
@@ -284,7 +347,50 @@ def test_ring_leads_carry_their_evidence_without_hubs_old_links_or_raw_ips(gold:
     }
     # s6 and s7 use different addresses of one /48: each address alone links no one.
     assert r2_evidence == {(2, "bank", "bank-7")}
-    assert r2["brands_hit"] == [] and r2["ship_origins"] == []
+    assert r2["brands_hit"] == [] and r2["ship_origins"] == ["CN-SZ"]
+
+
+def test_ring_leads_carry_status_moles_and_sources(gold: Gold) -> None:
+    leads = {
+        r["ring_id"]: r.asDict(recursive=True)
+        for r in gold.lake.read("gold.ring_leads").where(F.col("score_date") == NIGHT).collect()
+    }
+    # The first night: every ring is new, first seen and active tonight (R9 has no live listing)
+    assert {r: (v["status"], v["first_night"], v["nights_active"]) for r, v in leads.items()} == {
+        "R1": ("new", NIGHT, 1),
+        "R2": ("new", NIGHT, 1),
+        "R9": ("new", NIGHT, 0),
+    }
+    r1 = leads["R1"]
+    assert r1["new_members"] == ["s1", "s2", "s3"]
+    assert r1["first_takedown_at"] == at(D - timedelta(days=1), 18)
+    assert r1["accounts_after_takedown"] == ["s2"]
+    assert r1["listings_after_takedown"] == ["l03", "l10"]
+    origin = {"source_type": "ship_origin", "source": "CN-SZ"}
+    assert r1["sources"] == [origin] and leads["R2"]["sources"] == [origin]
+    (source,) = gold.lake.read("gold.source_leads").where(F.col("score_date") == NIGHT).collect()
+    assert (source["source_type"], source["source"], source["rings"], source["seller_ids"]) == (
+        "ship_origin",
+        "CN-SZ",
+        ["R1", "R2"],
+        ["s1", "s6"],
+    )
+    assert (source["confirmed_sellers"], source["listings"], source["source_rank"]) == (1, 3, 1)
+
+
+def test_daily_kpis_of_the_night(gold: Gold) -> None:
+    (kpis,) = gold.lake.read("gold.daily_kpis").collect()
+    scores = gold.lake.read("gold.listing_scores").where(F.col("score_date") == NIGHT)
+    mean = scores.agg(F.avg("score")).first()
+    assert mean is not None
+    assert kpis["score_date"] == NIGHT
+    assert (kpis["listings_scored"], kpis["flagged"], kpis["confirmed_listings"]) == (10, 4, 1)
+    # l01 was reported and sold before its first flag tonight, two days after its creation
+    assert kpis["share_flagged_before_notice"] == 0.0
+    assert kpis["share_flagged_before_first_order"] == 0.0
+    assert kpis["median_days_to_flag"] == 2.0
+    assert (kpis["flags_decided"], kpis["past_flag_precision"]) == (1, 1.0)
+    assert kpis["estimated_prevalence"] == pytest.approx(mean[0])
 
 
 def test_rerun_of_score_leaves_identical_gold_tables(gold: Gold) -> None:
@@ -337,7 +443,7 @@ def test_gold_tables_are_partitioned_by_date_with_change_data_feed(
         .select("ring_id")
         .distinct()
     )
-    assert {r[0] for r in changes.collect()} == {"R1", "R2"}
+    assert {r[0] for r in changes.collect()} == {"R1", "R2", "R9"}  # R9: dormant
 
 
 def test_ip_addresses_are_reduced_to_their_network(spark: SparkSession) -> None:

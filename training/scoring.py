@@ -166,7 +166,7 @@ def ring_leads(
     *,
     night: date,
 ) -> DataFrame:
-    """One lead per ring with a scored member: risk, members, listings, brands hit, evidence.
+    """One lead per ring of the night: risk, members, listings, brands hit, evidence.
 
     - `listing_scores`: gold.listing_scores of the night; `sellers`: gold.seller_risk of the
       night; `clusters`: (seller_id, ring_id) of graph.account_clusters of the night, so members
@@ -174,7 +174,9 @@ def ring_leads(
       identifier, seller_id, first_seen, last_seen) of the identifiers the members used.
     - risk = the mean risk of the ring's scored members (a ring of one bad apple among honest
       looking accounts ranks below a ring that is bad throughout); `lead_rank` orders the leads
-      of a night by risk (1 = investigate first), ties by ring_id.
+      of a night by risk (1 = investigate first), ties by ring_id. A ring none of whose members
+      has a live listing tonight keeps its lead, with no risk and ranked last: it is dormant
+      (training/lifecycle.py), and an account it opens tomorrow is news.
     - shared_identifiers: see `ring_evidence`, most-shared first; ship_origins and
       payee_accounts: every origin and payee digest the members' orders used; first_seen and
       last_seen span the shared evidence.
@@ -191,7 +193,6 @@ def ring_leads(
             F.count(F.lit(1)).cast("int").alias("ring_size"),
             F.count("risk").cast("int").alias("scored_members"),
         )
-        .where(F.col("scored_members") > 0)
     )
     evidence = ring_evidence(ring_identifiers)
     evidence_per_ring = evidence.groupBy("ring_id").agg(

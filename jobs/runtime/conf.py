@@ -301,6 +301,8 @@ class ScoringConf(_Section):
     vacuum_retention_hours: int = Field(168, ge=0)
     maintenance_weekday: int = Field(6, ge=0, le=6)
     report_top_leads: int = Field(10, ge=1)
+    source_min_rings: int = Field(2, ge=1)
+    source_min_confirmed_sellers: int = Field(2, ge=1)
 
 
 class Conf(_Section):
