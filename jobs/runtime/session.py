@@ -47,6 +47,9 @@ def spark_settings(conf: Conf) -> dict[str, str]:
         # writes its own files; the weekly OPTIMIZE compacts them.
         "spark.databricks.delta.merge.repartitionBeforeWrite.enabled": "false",
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+        # pandas and pyarrow write timestamps as INT64 nanoseconds, which Spark cannot read as a
+        # timestamp: read as their long count, ingest converts them (jobs/runtime/landing.py).
+        "spark.sql.legacy.parquet.nanosAsLong": "true",
     }
     if is_local_path(metastore):
         # Embedded Derby metastore: a persistent catalog shared by every job and `make sql`.
