@@ -193,7 +193,11 @@ def _create_bronze(ctx: JobContext, table: str, night: date) -> None:
     The contract says a missing day of an event table means no events that day; later steps read
     bronze.<table> and must find it, empty, on a first night without that table.
     """
-    columns = StructType([*RAW_TABLES[table].schema.fields, StructField(SOURCE_FILE, StringType())])
+    # Nullable, as the table a night's rows create: the contract's "req" is a rule, not a constraint.
+    columns = StructType(
+        [StructField(f.name, f.dataType) for f in RAW_TABLES[table].schema.fields]
+        + [StructField(SOURCE_FILE, StringType())]
+    )
     _write_bronze(ctx, table, ctx.spark.createDataFrame([], columns), night)
 
 
