@@ -153,10 +153,14 @@ def read_footer(spark: SparkSession, path: str) -> Footer | None:
         schema = StructType.fromJson(json.loads(converter.convert(message).json()))
     except Py4JJavaError:  # the footer is unreadable: the file is quarantined whole
         return None
-    nanos = frozenset(
-        str(field.getName())
-        for field in message.getFields()
-        if str(field.getLogicalTypeAnnotation()).startswith("TIMESTAMP(NANOS")
+    annotations = {
+        str(field.getName()): str(field.getLogicalTypeAnnotation()) for field in message.getFields()
+    }
+    nanos = frozenset(c for c, a in annotations.items() if a.startswith("TIMESTAMP(NANOS"))
+    # Arrow's null type is stored as an INT32 annotated UNKNOWN, which Spark takes for an int.
+    untyped = {c for c, a in annotations.items() if a.startswith("UNKNOWN")}
+    schema = StructType(
+        [StructField(f.name, NullType()) if f.name in untyped else f for f in schema.fields]
     )
     return Footer(schema, nanos, rows)
 
