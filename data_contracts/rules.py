@@ -8,6 +8,7 @@ exactly when a row breaks it (never NULL), and its name is what `_violations` li
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 import great_expectations as gx
@@ -15,10 +16,20 @@ from great_expectations.expectations import Expectation
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from data_contracts.schemas import LISTING_STATUSES, RAW_TABLES, VERDICTS
+from data_contracts.schemas import LISTING_STATUSES, RAW_TABLES, TS, VERDICTS, S
 
 Check = Literal[
-    "not_null", "range", "length", "allowed", "regex", "order", "window", "required_if", "type"
+    "not_null",
+    "range",
+    "length",
+    "allowed",
+    "regex",
+    "order",
+    "window",
+    "timeline",
+    "required_if",
+    "type",
+    "utf8",
 ]
 
 IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"
@@ -59,7 +70,7 @@ class Rule:
     def name(self) -> str:
         kind = (
             "range"
-            if self.check == "length"
+            if self.check in ("length", "timeline")
             else "allowed"
             if self.check == "regex"
             else self.check
@@ -94,6 +105,15 @@ class Rule:
             start = F.to_timestamp(F.date_sub(day, p["days"]))
             end = F.to_timestamp(F.date_add(day, p["days"] + 1))
             return F.coalesce((col < start) | (col >= end), F.lit(False))
+        if self.check == "timeline":
+            # Not before the earliest plausible instant, not after the file's day (late clocks
+            # tolerated by `days`): a year-1 or epoch-zero default, a year-2150 typo.
+            earliest = F.to_timestamp(F.lit(p["earliest"].isoformat()))
+            end = F.to_timestamp(F.date_add(F.col("_dt"), p["days"] + 1))
+            return F.coalesce((col < earliest) | (col >= end), F.lit(False))
+        if self.check == "utf8":
+            # Parquet strings are bytes: a producer may write any; text downstream must decode.
+            return F.coalesce(~F.is_valid_utf8(col), F.lit(False))
         if self.check == "required_if":
             return F.coalesce(col.isNull() & F.col(p["when"]).isin(*p["values"]), F.lit(False))
         if self.check == "type":
@@ -101,8 +121,8 @@ class Rule:
         raise ValueError(f"unknown check {self.check}")
 
     def expectation(self) -> Expectation | None:
-        """The same rule for Great Expectations (None where GX has no equivalent: the window,
-        which needs the file's day, is checked by Spark alone)."""
+        """The same rule for Great Expectations (None where GX has no equivalent: the window and
+        the timeline, which need the file's day, and valid UTF-8 are checked by Spark alone)."""
         p, c = self.params, self.column
         meta = {"rule": self.name}
         if self.check == "not_null":
@@ -150,7 +170,24 @@ def _not_null(table: str) -> list[Rule]:
     return [Rule("not_null", f.name) for f in RAW_TABLES[table].schema.fields if not f.nullable]
 
 
-def table_rules(table: str, *, currencies: tuple[str, ...], late_days: int = 1) -> list[Rule]:
+def _utf8(table: str) -> list[Rule]:
+    return [Rule("utf8", f.name) for f in RAW_TABLES[table].schema.fields if f.dataType == S]
+
+
+def _timelines(table: str, earliest: date, late_days: int) -> list[Rule]:
+    """Every timestamp within its plausible range; a timestamp with a window rule has the
+    stricter one alone."""
+    windowed = {"event_ts"} if table == "seller_sessions" else set()
+    return [
+        Rule("timeline", f.name, {"earliest": earliest, "days": late_days})
+        for f in RAW_TABLES[table].schema.fields
+        if f.dataType == TS and f.name not in windowed
+    ]
+
+
+def table_rules(
+    table: str, *, currencies: tuple[str, ...], earliest: date, late_days: int = 1
+) -> list[Rule]:
     """Every row rule of a raw table (uniqueness and orphans are set-level: see checks.py)."""
     specific: dict[str, list[Rule]] = {
         "listings": [
@@ -184,7 +221,9 @@ def table_rules(table: str, *, currencies: tuple[str, ...], late_days: int = 1) 
             ),
         ],
     }
-    return _not_null(table) + specific[table]
+    return (
+        _not_null(table) + specific[table] + _timelines(table, earliest, late_days) + _utf8(table)
+    )
 
 
 def unique_rule_name(table: str) -> str:

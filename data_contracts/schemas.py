@@ -182,6 +182,8 @@ BASIC_TEMPLATE = "basic"
 INGEST_DATE, SOURCE_FILE = "_ingest_date", "_source_file"
 # Quarantine adds these (plus INGEST_DATE and SOURCE_FILE) to the raw columns it could read.
 VIOLATIONS = "_violations"
+# A rejected file's one quarantine row holds its raw row count here (null on a rejected row).
+FILE_ROWS = "_file_rows"
 
 # ---- silver ---------------------------------------------------------------------------------
 

@@ -15,23 +15,24 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StructType
+from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from data_contracts.checks import check_rows, is_valid
 from data_contracts.drift import DriftParams, anomalies, table_metrics, volume_stops
 from data_contracts.rules import ORPHAN_RULE, Rule, table_rules
-from data_contracts.schemas import INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
+from data_contracts.schemas import FILE_ROWS, INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
 from jobs.runtime import runlog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from jobs.runtime.expectations import ContractValidator
-from jobs.runtime.landing import BadFile, day_files, inspect, read_rows
+from jobs.runtime.landing import BadFile, DayFiles, day_files, inspect, read_rows
 
 HELP = "validate the night's raw files: valid rows to bronze, the rest to quarantine with reasons"
 log = logging.getLogger("radar.ingest")
@@ -84,8 +85,13 @@ def ingest(
             if ctx.conf.ingest.great_expectations
             else None
         )
+        # Every table's files are listed before anything is written: a missing snapshot stops
+        # the night with the lake as it was.
+        day = {
+            table: day_files(ctx.spark, ctx.conf.paths.landing, table, night) for table in tables
+        }
         for table in tables:
-            results.append(ingest_table(ctx, table, night, validator))
+            results.append(ingest_table(ctx, table, night, day[table], validator))
         runlog.record(
             ctx.lakehouse,
             *[
@@ -177,11 +183,14 @@ def _check_drift(ctx: JobContext, night: date, results: list[TableResult]) -> No
 
 
 def ingest_table(
-    ctx: JobContext, table: str, night: date, validator: ContractValidator | None = None
+    ctx: JobContext,
+    table: str,
+    night: date,
+    files: DayFiles,
+    validator: ContractValidator | None = None,
 ) -> TableResult:
     started = time.monotonic()
     spark = ctx.spark
-    files = day_files(spark, ctx.conf.paths.landing, table, night)
     good_parquet, good_json, bad_files, extra = inspect(spark, files)
     rows = read_rows(spark, files, good_parquet, good_json, extra)
     rules = _rules(ctx, table)
@@ -215,17 +224,16 @@ def ingest_table(
                 validator.validate(table, rows, rules)
         finally:
             checked.unpersist()
+    elif not ctx.lakehouse.exists(f"bronze.{table}"):
+        _create_bronze(ctx, table, night)
     if bad_files:
         _quarantine_files(ctx, table, files.table.schema, bad_files, night)
-        rows_read += len(bad_files)
-        rows_quarantined += len(bad_files)
-        top_rules.extend((b.rule, 1) for b in bad_files[:5])
-        log.warning(
-            "%s: quarantined %d file(s): %s",
-            table,
-            len(bad_files),
-            ", ".join(f"{b.path} ({b.rule})" for b in bad_files),
-        )
+        file_rows = sum(b.rows for b in bad_files)
+        rows_read += file_rows
+        rows_quarantined += file_rows
+        top_rules = _top_rules(top_rules, bad_files)
+        for b in bad_files:
+            log.warning("%s: quarantined file %s (%s), raw rows: %d", table, b.path, b.rule, b.rows)
     _reconcile(ctx, table, night, rows_read, rows_bronze, rows_quarantined)
     log.info(
         "%s: read %d, bronze %d, quarantine %d", table, rows_read, rows_bronze, rows_quarantined
@@ -234,10 +242,33 @@ def ingest_table(
     return TableResult(table, rows_read, rows_bronze, rows_quarantined, top_rules, seconds)
 
 
+def _top_rules(row_rules: list[tuple[str, int]], bad: list[BadFile]) -> list[tuple[str, int]]:
+    """The five rules that rejected most rows, a bad file's rule counting the file's rows."""
+    counts = Counter(dict(row_rules))
+    for b in bad:
+        counts[b.rule] += b.rows
+    return sorted(counts.items(), key=lambda rule: (-rule[1], rule[0]))[:5]
+
+
+def _create_bronze(ctx: JobContext, table: str, night: date) -> None:
+    """An event table with no partition yet: its bronze table, empty, with the contract's columns.
+
+    The contract says a missing day of an event table means no events that day; later steps read
+    bronze.<table> and must find it, empty, on a first night without that table.
+    """
+    # Nullable, as the table a night's rows create: the contract's "req" is a rule, not a constraint.
+    columns = StructType(
+        [StructField(f.name, f.dataType) for f in RAW_TABLES[table].schema.fields]
+        + [StructField(SOURCE_FILE, StringType())]
+    )
+    _write_bronze(ctx, table, ctx.spark.createDataFrame([], columns), night)
+
+
 def _rules(ctx: JobContext, table: str) -> list[Rule]:
     rules = table_rules(
         table,
         currencies=tuple(ctx.conf.conform.rates_to_usd),
+        earliest=ctx.conf.ingest.earliest_timestamp,
         late_days=ctx.conf.ingest.late_arrival_days,
     )
     typed = [
@@ -295,9 +326,11 @@ def _write_quarantine(ctx: JobContext, table: str, rejected: DataFrame, night: d
 def _quarantine_files(
     ctx: JobContext, table: str, schema: StructType, bad: list[BadFile], night: date
 ) -> None:
-    """One quarantine row per bad file: its path and why, the row's columns left null."""
+    """One quarantine row per bad file: its path, why, and how many raw rows it holds (counted by
+    the reconciliation); the row's columns left null."""
     rows = ctx.spark.createDataFrame(
-        [(b.path, [b.rule]) for b in bad], f"{SOURCE_FILE} string, {VIOLATIONS} array<string>"
+        [(b.path, [b.rule], b.rows) for b in bad],
+        f"{SOURCE_FILE} string, {VIOLATIONS} array<string>, {FILE_ROWS} long",
     )
     for field in schema.fields:
         rows = rows.withColumn(field.name, F.lit(None).cast(field.dataType))
@@ -367,7 +400,7 @@ def _reconcile(
         else 0
     )
     in_quarantine = (
-        lake.read(f"quarantine.{table}").where(on_night).count()
+        _quarantined_rows(lake.read(f"quarantine.{table}").where(on_night))
         if lake.exists(f"quarantine.{table}")
         else 0
     )
@@ -376,3 +409,11 @@ def _reconcile(
             f"{table} on {night} does not reconcile: read {read}, counted bronze {bronze} + quarantine "
             f"{quarantined}, tables hold bronze {in_bronze} + quarantine {in_quarantine}"
         )
+
+
+def _quarantined_rows(quarantine: DataFrame) -> int:
+    """The raw rows a night's quarantine holds: a rejected row is one, a rejected file its rows."""
+    if FILE_ROWS not in quarantine.columns:
+        return quarantine.count()
+    held = quarantine.agg(F.sum(F.coalesce(F.col(FILE_ROWS), F.lit(1)))).first()
+    return int(held[0] or 0) if held is not None else 0

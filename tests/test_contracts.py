@@ -14,6 +14,7 @@ from data_contracts.rules import table_rules
 from data_contracts.schemas import LISTINGS, SELLER_SESSIONS
 
 T0 = datetime(2026, 11, 1, 10, 0)
+EARLIEST = date(1995, 1, 1)
 
 
 def nullable(schema: StructType) -> StructType:
@@ -61,7 +62,10 @@ def test_each_broken_listing_rule_is_named_and_valid_rows_pass(spark: SparkSessi
     )
     known = spark.createDataFrame([("s1",)], "seller_id string")
     checked = check_rows(
-        frame, "listings", table_rules("listings", currencies=("USD", "EUR")), known_sellers=known
+        frame,
+        "listings",
+        table_rules("listings", currencies=("USD", "EUR"), earliest=EARLIEST),
+        known_sellers=known,
     )
     got = sorted((r["listing_id"], tuple(r["_violations"])) for r in checked.collect())
     assert got == sorted(
@@ -93,7 +97,9 @@ def test_session_window_and_ip_format(spark: SparkSession) -> None:
         .withColumn("_dt", F.lit(date(2026, 11, 1)))
     )
     checked = check_rows(
-        frame, "seller_sessions", table_rules("seller_sessions", currencies=("USD",))
+        frame,
+        "seller_sessions",
+        table_rules("seller_sessions", currencies=("USD",), earliest=EARLIEST),
     )
     got = {r["session_id"]: list(r["_violations"]) for r in checked.collect()}
     assert got == {"x1": [], "x2": [], "x3": ["window:event_ts"], "x4": ["allowed:ip"]}
@@ -120,7 +126,9 @@ def test_ip_rule_takes_every_address_form_and_no_port(spark: SparkSession) -> No
         .withColumn("_dt", F.lit(date(2026, 11, 1)))
     )
     checked = check_rows(
-        frame, "seller_sessions", table_rules("seller_sessions", currencies=("USD",))
+        frame,
+        "seller_sessions",
+        table_rules("seller_sessions", currencies=("USD",), earliest=EARLIEST),
     )
     got = {r["ip"]: list(r["_violations"]) for r in checked.collect()}
     assert got == forms

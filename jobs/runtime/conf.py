@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -155,6 +156,7 @@ class IngestConf(_Section):
     max_reject_share: float = Field(0.05, ge=0, le=1)
     max_reject_share_by_table: dict[str, float] = Field(default_factory=dict)
     late_arrival_days: int = Field(1, ge=0)
+    earliest_timestamp: date = date(1995, 1, 1)
     great_expectations: bool = True
     drift: DriftConf = DriftConf()
 

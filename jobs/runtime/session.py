@@ -58,6 +58,9 @@ def spark_settings(conf: Conf) -> dict[str, str]:
         # writes its own files; the weekly OPTIMIZE compacts them.
         "spark.databricks.delta.merge.repartitionBeforeWrite.enabled": "false",
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+        # pandas and pyarrow write timestamps as INT64 nanoseconds, which Spark cannot read as a
+        # timestamp: read as their long count, ingest converts them (jobs/runtime/landing.py).
+        "spark.sql.legacy.parquet.nanosAsLong": "true",
     }
     settings.update(conf.spark.extra)
     return settings

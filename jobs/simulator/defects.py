@@ -30,11 +30,18 @@ def breakers() -> dict[str, dict[str, dict[str, Column]]]:
             "allowed:image_phash": {"image_phash": F.lit("not-a-phash")},
             "order:updated_at": {"updated_at": F.col("created_at") - F.expr("INTERVAL 1 DAY")},
             "orphan:seller_id": {"seller_id": F.concat(F.lit("S-unknown-"), F.col("listing_id"))},
+            # Created at epoch zero, an exporter's default for a missing date (still <= updated_at).
+            "range:created_at": {"created_at": F.lit("1970-01-01 00:00:00").cast("timestamp")},
         },
         "sellers": {
             "allowed:country": {"country": F.lit("Atlantis")},
             "range:store_modules": {"store_modules": F.lit(-1)},
             "not_null:store_template": {"store_template": F.lit(None).cast("string")},
+            "range:registered_at": {
+                "registered_at": F.col("registered_at") + F.expr("INTERVAL 200 YEARS")
+            },
+            # Bytes that are no UTF-8 text ("\xc3\x28": a truncated two-byte sequence).
+            "utf8:phone_hash": {"phone_hash": F.unhex(F.lit("C328")).cast("string")},
         },
         "seller_sessions": {
             "window:event_ts": {"event_ts": F.col("event_ts") + F.expr("INTERVAL 5 DAYS")},
