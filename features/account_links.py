@@ -185,8 +185,10 @@ def rings(
     max_iterations: int,
     lpa_iterations: int,
     checkpoint_every: int = 1,
+    local_max_edges: int = 0,
 ) -> DataFrame:
-    """(seller_id, component, split) for every linked seller; a component larger than
+    """(seller_id, component, split) for every linked seller (components on the driver up to
+    `local_max_edges` links, see features.graph.connected_components); a component larger than
     `max_ring_size` is split by label propagation over its weighted links (split = true), because
     one 500-account "ring" is more likely two operators bridged by a weak link than one operator,
     and an investigator cannot act on it either way."""
@@ -194,6 +196,7 @@ def rings(
         edges.select(F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst")),
         max_iterations=max_iterations,
         checkpoint_every=checkpoint_every,
+        local_max_edges=local_max_edges,
     ).withColumn("size", F.count(F.lit(1)).over(Window.partitionBy("component")))
     oversized = components.where(F.col("size") > max_ring_size).select(
         F.col("vertex").alias("seller_id")

@@ -88,6 +88,7 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             max_iterations=conf.max_iterations,
             lpa_iterations=conf.label_propagation_iterations,
             checkpoint_every=conf.checkpoint_every,
+            local_max_edges=conf.local_components_max_edges,
         ).persist()
         previous = _previous_clusters(ctx, night)
         clusters = account_links.stable_ring_ids(components, previous, night).join(
