@@ -93,6 +93,108 @@ def test_brand_terms_match_fuzzy_and_prices_relate_to_the_reference(spark: Spark
     assert rows["L3"]["brand_field_missing"] and not rows["L4"]["brand_field_missing"]
 
 
+def _old_brand_matches(
+    listings: DataFrame, terms: DataFrame, *, max_distance: int, min_length: int
+) -> DataFrame:
+    """brand_matches as it was before the exact path and the length band: every word against
+    every term of its 2-letter prefix, Levenshtein on each candidate."""
+    words = listings.select(
+        "listing_id",
+        F.explode(
+            F.array_distinct(
+                F.concat(
+                    *[
+                        F.filter(
+                            F.split(F.lower(F.coalesce(F.col(c), F.lit(""))), r"[^a-z0-9:]+"),
+                            lambda w: F.length(w) > 0,
+                        )
+                        for c in ("title", "brand")
+                    ]
+                )
+            )
+        ).alias("word"),
+    ).withColumn("prefix", F.substring("word", 1, 2))
+    candidates = words.join(
+        terms.withColumn("prefix", F.substring("term", 1, 2)), "prefix"
+    ).withColumn("distance", F.levenshtein("word", "term"))
+    matched = candidates.where(
+        (F.col("distance") == 0)
+        | ((F.col("distance") <= max_distance) & (F.length("word") >= min_length))
+    )
+    return (
+        matched.groupBy("listing_id")
+        .agg(
+            F.min_by("brand", F.struct("distance", "brand")).alias("brand_canonical"),
+            F.min("distance").alias("best_distance"),
+        )
+        .select(
+            "listing_id",
+            "brand_canonical",
+            (F.col("best_distance") == 0).alias("brand_exact"),
+            (F.col("best_distance") > 0).alias("brand_fuzzy"),
+        )
+    )
+
+
+def test_brand_matches_exact_and_within_the_edit_band_as_before(spark: SparkSession) -> None:
+    registry = spark.createDataFrame(
+        [
+            ("Lumorra", "bags", ["lumora"]),
+            ("Vantele", "scarves", []),
+            ("Oak", "furniture", []),
+            ("Kalor", "shoes", []),
+            ("Kalos", "shoes", []),
+        ],
+        "brand string, category string, protected_terms array<string>",
+    )
+    listings = spark.createDataFrame(
+        [
+            ("exact", "Lumorra bag", None),
+            ("exact_short", "oak chair", None),  # a short word matches exactly
+            ("claimed", "Plain scarf", "VANTELE"),  # the claimed brand field counts
+            ("one_edit", "Lumorr tote", None),  # 1 from lumorra and from lumora
+            ("one_insert", "Vantle scarf", None),
+            ("two_edits", "Vamtelle shoes", None),  # 2 from vantele
+            ("two_longer", "Lumxxrra bag", None),  # 2 from lumorra, 3 from lumora
+            ("two_at_min_length", "Vante", None),  # 5 letters, 2 from vantele
+            ("too_far", "luminous lumberjack", None),  # same prefix, more than 2 edits
+            ("too_short", "Oaks", None),  # 1 from oak, but 4 letters
+            ("other_prefix", "Xumorra", None),  # 1 edit, but in the first two letters
+            ("tie", "kalox", None),  # 1 from kalor and kalos: the first brand by name
+            ("exact_wins", "Lumorr Vantele", None),
+            ("nothing", "Plain canvas tote", None),
+        ],
+        "listing_id string, title string, brand string",
+    )
+    terms = brand_terms(registry)
+    schema = "listing_id string, brand_canonical string, brand_exact boolean, brand_fuzzy boolean"
+    exact = [
+        ("exact", "Lumorra", True, False),
+        ("exact_short", "Oak", True, False),
+        ("claimed", "Vantele", True, False),
+        ("exact_wins", "Vantele", True, False),
+    ]
+    one_edit = [
+        ("one_edit", "Lumorra", False, True),
+        ("one_insert", "Vantele", False, True),
+        ("tie", "Kalor", False, True),
+    ]
+    two_edits = [
+        ("two_edits", "Vantele", False, True),
+        ("two_longer", "Lumorra", False, True),
+        ("two_at_min_length", "Vantele", False, True),
+    ]
+    for max_distance, expected in (
+        (0, exact),
+        (1, exact + one_edit),
+        (2, exact + one_edit + two_edits),
+    ):
+        matches = brand_matches(listings, terms, max_distance=max_distance, min_length=5)
+        assertDataFrameEqual(matches, spark.createDataFrame(expected, schema))
+        old = _old_brand_matches(listings, terms, max_distance=max_distance, min_length=5)
+        assertDataFrameEqual(matches, old)
+
+
 def test_counterfeit_keywords_are_counted(spark: SparkSession) -> None:
     listings = spark.createDataFrame(
         [
