@@ -74,7 +74,6 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             rare_degree=conf.rare_degree,
             type_weights=conf.type_weights,
             repeat_decay=conf.repeat_decay,
-            salt_buckets=conf.salt_buckets,
         )
         edges = account_links.links(evidence, conf.min_link_score).withColumn(
             "feature_date", F.lit(night)

@@ -418,6 +418,35 @@ def test_a_listing_never_counts_its_own_verdict_in_its_sellers_or_rings_record(
     assertDataFrameEqual(without_own_verdict(listings, verdicts), expected)
 
 
+def test_usable_identifiers_are_those_shared_by_two_up_to_the_cap(spark: SparkSession) -> None:
+    identifiers = spark.createDataFrame(
+        [
+            ("a", "payee", "P1"),
+            ("b", "payee", "P1"),
+            ("b", "payee", "P1"),  # the same seller twice counts once
+            ("a", "phone", "P1"),  # the same value under another type is another identifier
+            ("c", "phone", "P1"),
+            ("d", "phone", "P1"),
+            ("a", "device", "D1"),  # one seller only: links no one
+            ("a", "device", None),
+            ("b", "device", None),  # no identifier: links no one
+            *[(s, "wifi", "HUB") for s in ("a", "b", "c", "d")],  # above the cap of 3
+        ],
+        "seller_id string, identifier_type string, identifier string",
+    ).repartition(3)
+    expected = spark.createDataFrame(
+        [
+            ("payee", "P1", "a", 2),
+            ("payee", "P1", "b", 2),
+            ("phone", "P1", "a", 3),
+            ("phone", "P1", "c", 3),
+            ("phone", "P1", "d", 3),
+        ],
+        "identifier_type string, identifier string, seller_id string, degree long",
+    )
+    assertDataFrameEqual(usable_identifiers(identifiers, cap=3), expected)
+
+
 def test_sellers_sharing_a_non_hub_identifier_with_caught_sellers_inherit_their_takedowns(
     spark: SparkSession,
 ) -> None:
@@ -436,7 +465,7 @@ def test_sellers_sharing_a_non_hub_identifier_with_caught_sellers_inherit_their_
     takedowns = spark.createDataFrame(
         [("a", 2), ("c", 1), ("u", 0)], "seller_id string, confirmed_takedowns int"
     )
-    usable = usable_identifiers(identifiers, cap=3, salt_buckets=2)
+    usable = usable_identifiers(identifiers, cap=3)
     expected = spark.createDataFrame(
         [("u", 1, 2), ("v", 2, 3), ("a", 1, 1), ("c", 1, 2)],
         "seller_id string, neighbour_confirmed_sellers int, neighbour_confirmed_takedowns int",

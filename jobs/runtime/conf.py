@@ -216,7 +216,6 @@ class LinkageConf(_Section):
     local_components_max_edges: int = Field(2_000_000, ge=0)
     label_propagation_iterations: int = Field(5, ge=1)
     top_hubs: int = Field(20, ge=1)
-    salt_buckets: int = Field(8, ge=1)
 
 
 class TrainingConf(_Section):
