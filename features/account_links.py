@@ -68,23 +68,26 @@ def _log(x: float) -> float:
     return math.log(x) if x > 1 else 1.0
 
 
-def usable_identifiers(identifiers: DataFrame, *, cap: int, salt_buckets: int) -> DataFrame:
+def usable_identifiers(identifiers: DataFrame, *, cap: int) -> DataFrame:
     """(seller_id, identifier_type, identifier, degree) for identifiers shared by 2..cap sellers.
 
     Hub identifiers are skewed keys by nature (a carrier NAT address may serve a million sellers).
-    Their degree is a groupBy count, which Spark pre-aggregates map-side; the join back to the
-    seller rows is salted (each seller row goes to one of `salt_buckets` buckets of its key, the
-    small side of usable keys is repeated per bucket), so no single task receives a hub's rows."""
-    rows = identifiers.select("seller_id", "identifier_type", "identifier").distinct()
-    usable = (
-        identifier_degrees(identifiers)
-        .where((F.col("degree") >= 2) & (F.col("degree") <= cap))
-        .withColumn("_salt", F.explode(F.sequence(F.lit(0), F.lit(salt_buckets - 1))))
+    Their degree is a groupBy count, which Spark pre-aggregates map-side; the hubs, few by
+    construction (each has more than `cap` sellers), are then broadcast and their seller rows
+    removed by an anti-join on the map side. What is left has at most `cap` sellers per key, so
+    it can be shuffled by key once, made distinct and counted there, and no task receives a hub's
+    rows. (A null identifier links no one.)"""
+    hub_keys = hubs(identifier_degrees(identifiers), cap).select("identifier_type", "identifier")
+    key = ["identifier_type", "identifier"]
+    rows = (
+        identifiers.select("seller_id", *key)
+        .where(F.col("identifier_type").isNotNull() & F.col("identifier").isNotNull())
+        .join(F.broadcast(hub_keys), key, "left_anti")
+        .repartition(*key)
+        .distinct()
     )
-    salted = rows.withColumn(
-        "_salt", F.pmod(F.xxhash64("seller_id"), F.lit(salt_buckets)).cast("int")
-    )
-    return salted.join(usable, ["identifier_type", "identifier", "_salt"]).drop("_salt")
+    degree = F.count(F.lit(1)).over(Window.partitionBy(*key)).cast("long")
+    return rows.withColumn("degree", degree).where(F.col("degree") >= 2)
 
 
 def type_evidence(
@@ -93,7 +96,6 @@ def type_evidence(
     cap: int,
     rare_degree: int,
     repeat_decay: float,
-    salt_buckets: int = 8,
 ) -> DataFrame:
     """(src_seller_id, dst_seller_id, identifier_type, evidence, shared) for every pair of sellers
     sharing identifiers of a type under the cap (src < dst): `evidence` is the rarity of the
@@ -107,7 +109,7 @@ def type_evidence(
     type's evidence stays below 1/(1 - repeat_decay), and a weak type alone never reaches the
     link threshold however often it repeats. repeat_decay = 0 is the old rule: only the best
     identifier of each type counts."""
-    usable = usable_identifiers(identifiers, cap=cap, salt_buckets=salt_buckets).withColumn(
+    usable = usable_identifiers(identifiers, cap=cap).withColumn(
         "evidence", rarity(F.col("degree"), rare_degree=rare_degree, cap=cap)
     )
     left, right = usable.alias("a"), usable.alias("b")
@@ -150,7 +152,6 @@ def pair_evidence(
     rare_degree: int,
     type_weights: Mapping[str, float],
     repeat_decay: float,
-    salt_buckets: int = 8,
 ) -> DataFrame:
     """(src_seller_id, dst_seller_id, weight, signal_types, shared_identifiers) for every pair of
     sellers sharing at least one identifier under the cap (src < dst): `type_evidence` weighed
@@ -160,7 +161,6 @@ def pair_evidence(
         cap=cap,
         rare_degree=rare_degree,
         repeat_decay=repeat_decay,
-        salt_buckets=salt_buckets,
     )
     return weighted_evidence(per_type, type_weights)
 
@@ -185,8 +185,10 @@ def rings(
     max_iterations: int,
     lpa_iterations: int,
     checkpoint_every: int = 1,
+    local_max_edges: int = 0,
 ) -> DataFrame:
-    """(seller_id, component, split) for every linked seller; a component larger than
+    """(seller_id, component, split) for every linked seller (components on the driver up to
+    `local_max_edges` links, see features.graph.connected_components); a component larger than
     `max_ring_size` is split by label propagation over its weighted links (split = true), because
     one 500-account "ring" is more likely two operators bridged by a weak link than one operator,
     and an investigator cannot act on it either way."""
@@ -194,6 +196,7 @@ def rings(
         edges.select(F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst")),
         max_iterations=max_iterations,
         checkpoint_every=checkpoint_every,
+        local_max_edges=local_max_edges,
     ).withColumn("size", F.count(F.lit(1)).over(Window.partitionBy("component")))
     oversized = components.where(F.col("size") > max_ring_size).select(
         F.col("vertex").alias("seller_id")

@@ -104,7 +104,6 @@ def build_features(ctx: JobContext, night: date) -> None:
         usable = usable_identifiers(
             identifiers_in_window(identifiers, night, linkage_conf.window_days),
             cap=linkage_conf.hub_degree_cap,
-            salt_buckets=linkage_conf.salt_buckets,
         )
         seller_rows = (
             seller_features.storefront(sellers, night)

@@ -74,7 +74,6 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             rare_degree=conf.rare_degree,
             type_weights=conf.type_weights,
             repeat_decay=conf.repeat_decay,
-            salt_buckets=conf.salt_buckets,
         )
         edges = account_links.links(evidence, conf.min_link_score).withColumn(
             "feature_date", F.lit(night)
@@ -88,6 +87,7 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             max_iterations=conf.max_iterations,
             lpa_iterations=conf.label_propagation_iterations,
             checkpoint_every=conf.checkpoint_every,
+            local_max_edges=conf.local_components_max_edges,
         ).persist()
         previous = _previous_clusters(ctx, night)
         clusters = account_links.stable_ring_ids(components, previous, night).join(

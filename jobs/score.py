@@ -97,16 +97,17 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
         model = mlflow.spark.load_model(f"models:/{conf.mlflow.model_name}/{version}")
         on_night = F.col("feature_date") == F.lit(night)
         features = lake.read("features.listing_features").where(on_night)
-        scored = listing_scores(features, model, conf, night=night, version=version).persist()
+        # The model runs once: the reasons' statistics, the flags' cut-off and the write read this.
+        model_output = model_scores(features, model).persist()
         lake.replace_date(
             "gold.listing_scores",
-            scored,
+            listing_scores(model_output, model, conf, night=night, version=version),
             date_column="score_date",
             day=night,
             partition_by=("score_date",),
             properties=GOLD_PROPERTIES,
         )
-        scored.unpersist()
+        model_output.unpersist()
         written = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
         lake.replace_date(
             "gold.seller_risk",
@@ -208,15 +209,21 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
         log.info(entry.message)
 
 
-def listing_scores(
-    features: DataFrame, model: PipelineModel, conf: Conf, *, night: date, version: str
-) -> DataFrame:
-    """gold.listing_scores rows of the night: score, reasons, flag, model name and version."""
+def model_scores(features: DataFrame, model: PipelineModel) -> DataFrame:
+    """The model's score of each listing, with what listing_scores needs besides."""
     columns = [c for c in models.input_columns(model) if c in features.columns]
-    scored = models.score(model, features).select(
+    return models.score(model, features).select(
         "listing_id", "seller_id", "ring_id", "brand_canonical", "category", "score",
         names_a_brand().alias("_names_a_brand"), *columns,
     )  # fmt: skip
+
+
+def listing_scores(
+    scored: DataFrame, model: PipelineModel, conf: Conf, *, night: date, version: str
+) -> DataFrame:
+    """gold.listing_scores rows of the night from `model_scores`: score, reasons, flag, model
+    name and version. Reasons and flags each run an action over `scored`: persist it."""
+    columns = [c for c in models.input_columns(model) if c in scored.columns]
     return (
         scored.transform(
             reason_codes,

@@ -93,6 +93,108 @@ def test_brand_terms_match_fuzzy_and_prices_relate_to_the_reference(spark: Spark
     assert rows["L3"]["brand_field_missing"] and not rows["L4"]["brand_field_missing"]
 
 
+def _old_brand_matches(
+    listings: DataFrame, terms: DataFrame, *, max_distance: int, min_length: int
+) -> DataFrame:
+    """brand_matches as it was before the exact path and the length band: every word against
+    every term of its 2-letter prefix, Levenshtein on each candidate."""
+    words = listings.select(
+        "listing_id",
+        F.explode(
+            F.array_distinct(
+                F.concat(
+                    *[
+                        F.filter(
+                            F.split(F.lower(F.coalesce(F.col(c), F.lit(""))), r"[^a-z0-9:]+"),
+                            lambda w: F.length(w) > 0,
+                        )
+                        for c in ("title", "brand")
+                    ]
+                )
+            )
+        ).alias("word"),
+    ).withColumn("prefix", F.substring("word", 1, 2))
+    candidates = words.join(
+        terms.withColumn("prefix", F.substring("term", 1, 2)), "prefix"
+    ).withColumn("distance", F.levenshtein("word", "term"))
+    matched = candidates.where(
+        (F.col("distance") == 0)
+        | ((F.col("distance") <= max_distance) & (F.length("word") >= min_length))
+    )
+    return (
+        matched.groupBy("listing_id")
+        .agg(
+            F.min_by("brand", F.struct("distance", "brand")).alias("brand_canonical"),
+            F.min("distance").alias("best_distance"),
+        )
+        .select(
+            "listing_id",
+            "brand_canonical",
+            (F.col("best_distance") == 0).alias("brand_exact"),
+            (F.col("best_distance") > 0).alias("brand_fuzzy"),
+        )
+    )
+
+
+def test_brand_matches_exact_and_within_the_edit_band_as_before(spark: SparkSession) -> None:
+    registry = spark.createDataFrame(
+        [
+            ("Lumorra", "bags", ["lumora"]),
+            ("Vantele", "scarves", []),
+            ("Oak", "furniture", []),
+            ("Kalor", "shoes", []),
+            ("Kalos", "shoes", []),
+        ],
+        "brand string, category string, protected_terms array<string>",
+    )
+    listings = spark.createDataFrame(
+        [
+            ("exact", "Lumorra bag", None),
+            ("exact_short", "oak chair", None),  # a short word matches exactly
+            ("claimed", "Plain scarf", "VANTELE"),  # the claimed brand field counts
+            ("one_edit", "Lumorr tote", None),  # 1 from lumorra and from lumora
+            ("one_insert", "Vantle scarf", None),
+            ("two_edits", "Vamtelle shoes", None),  # 2 from vantele
+            ("two_longer", "Lumxxrra bag", None),  # 2 from lumorra, 3 from lumora
+            ("two_at_min_length", "Vante", None),  # 5 letters, 2 from vantele
+            ("too_far", "luminous lumberjack", None),  # same prefix, more than 2 edits
+            ("too_short", "Oaks", None),  # 1 from oak, but 4 letters
+            ("other_prefix", "Xumorra", None),  # 1 edit, but in the first two letters
+            ("tie", "kalox", None),  # 1 from kalor and kalos: the first brand by name
+            ("exact_wins", "Lumorr Vantele", None),
+            ("nothing", "Plain canvas tote", None),
+        ],
+        "listing_id string, title string, brand string",
+    )
+    terms = brand_terms(registry)
+    schema = "listing_id string, brand_canonical string, brand_exact boolean, brand_fuzzy boolean"
+    exact = [
+        ("exact", "Lumorra", True, False),
+        ("exact_short", "Oak", True, False),
+        ("claimed", "Vantele", True, False),
+        ("exact_wins", "Vantele", True, False),
+    ]
+    one_edit = [
+        ("one_edit", "Lumorra", False, True),
+        ("one_insert", "Vantele", False, True),
+        ("tie", "Kalor", False, True),
+    ]
+    two_edits = [
+        ("two_edits", "Vantele", False, True),
+        ("two_longer", "Lumorra", False, True),
+        ("two_at_min_length", "Vantele", False, True),
+    ]
+    for max_distance, expected in (
+        (0, exact),
+        (1, exact + one_edit),
+        (2, exact + one_edit + two_edits),
+    ):
+        matches = brand_matches(listings, terms, max_distance=max_distance, min_length=5)
+        assertDataFrameEqual(matches, spark.createDataFrame(expected, schema))
+        old = _old_brand_matches(listings, terms, max_distance=max_distance, min_length=5)
+        assertDataFrameEqual(matches, old)
+
+
 def test_counterfeit_keywords_are_counted(spark: SparkSession) -> None:
     listings = spark.createDataFrame(
         [
@@ -316,6 +418,35 @@ def test_a_listing_never_counts_its_own_verdict_in_its_sellers_or_rings_record(
     assertDataFrameEqual(without_own_verdict(listings, verdicts), expected)
 
 
+def test_usable_identifiers_are_those_shared_by_two_up_to_the_cap(spark: SparkSession) -> None:
+    identifiers = spark.createDataFrame(
+        [
+            ("a", "payee", "P1"),
+            ("b", "payee", "P1"),
+            ("b", "payee", "P1"),  # the same seller twice counts once
+            ("a", "phone", "P1"),  # the same value under another type is another identifier
+            ("c", "phone", "P1"),
+            ("d", "phone", "P1"),
+            ("a", "device", "D1"),  # one seller only: links no one
+            ("a", "device", None),
+            ("b", "device", None),  # no identifier: links no one
+            *[(s, "wifi", "HUB") for s in ("a", "b", "c", "d")],  # above the cap of 3
+        ],
+        "seller_id string, identifier_type string, identifier string",
+    ).repartition(3)
+    expected = spark.createDataFrame(
+        [
+            ("payee", "P1", "a", 2),
+            ("payee", "P1", "b", 2),
+            ("phone", "P1", "a", 3),
+            ("phone", "P1", "c", 3),
+            ("phone", "P1", "d", 3),
+        ],
+        "identifier_type string, identifier string, seller_id string, degree long",
+    )
+    assertDataFrameEqual(usable_identifiers(identifiers, cap=3), expected)
+
+
 def test_sellers_sharing_a_non_hub_identifier_with_caught_sellers_inherit_their_takedowns(
     spark: SparkSession,
 ) -> None:
@@ -334,7 +465,7 @@ def test_sellers_sharing_a_non_hub_identifier_with_caught_sellers_inherit_their_
     takedowns = spark.createDataFrame(
         [("a", 2), ("c", 1), ("u", 0)], "seller_id string, confirmed_takedowns int"
     )
-    usable = usable_identifiers(identifiers, cap=3, salt_buckets=2)
+    usable = usable_identifiers(identifiers, cap=3)
     expected = spark.createDataFrame(
         [("u", 1, 2), ("v", 2, 3), ("a", 1, 1), ("c", 1, 2)],
         "seller_id string, neighbour_confirmed_sellers int, neighbour_confirmed_takedowns int",

@@ -75,6 +75,56 @@ def test_components_raise_when_not_converged(spark: SparkSession) -> None:
         connected_components(chain, max_iterations=1)
 
 
+def _known_graph() -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Edges with their known components: a 120-vertex path whose ids run against the order (the
+    many-rounds case), a chain, two stars, isolated pairs, self-loops, repeated and reversed
+    edges; each vertex mapped to its component's smallest id."""
+    known: dict[str, str] = {}
+    edges = [(f"v{119 - i:03d}", f"v{118 - i:03d}") for i in range(119)]
+    known |= {f"v{i:03d}": "v000" for i in range(120)}
+    edges += [(f"c{i}", f"c{i + 1}") for i in range(5)] + [("c3", "c2"), ("c1", "c2")]
+    known |= {f"c{i}": "c0" for i in range(6)}
+    edges += [("star", f"s{i:02d}") for i in range(12)]
+    known |= {"star": "s00"} | {f"s{i:02d}": "s00" for i in range(12)}
+    edges += [(f"z{i:02d}", "Zcentre") for i in range(8)]  # upper case sorts first
+    known |= {"Zcentre": "Zcentre"} | {f"z{i:02d}": "Zcentre" for i in range(8)}
+    edges += [(f"q{i}", f"p{i}") for i in range(4)]
+    known |= {f"p{i}": f"p{i}" for i in range(4)} | {f"q{i}": f"p{i}" for i in range(4)}
+    edges += [("solo1", "solo1"), ("solo2", "solo2")]
+    known |= {"solo1": "solo1", "solo2": "solo2"}
+    return edges, known
+
+
+def test_components_on_the_driver_equal_the_distributed_rounds(spark: SparkSession) -> None:
+    edges, known = _known_graph()
+    frame = spark.createDataFrame(edges, "src string, dst string")
+    expected = spark.createDataFrame(sorted(known.items()), "vertex string, component string")
+    local = connected_components(frame, max_iterations=15, local_max_edges=len(edges))
+    distributed = connected_components(frame, max_iterations=15, local_max_edges=0)
+    assertDataFrameEqual(local, expected)
+    assertDataFrameEqual(distributed, expected)
+
+
+def test_components_of_a_graph_above_the_local_bound_run_distributed(spark: SparkSession) -> None:
+    # 64 distinct edges: within a bound of 64 one driver pass labels them; above a bound of 63 the
+    # rounds run, and one round does not settle a 65-vertex chain.
+    chain = spark.createDataFrame(
+        [(f"c{i:03d}", f"c{i + 1:03d}") for i in range(64)], "src string, dst string"
+    )
+    local = connected_components(chain, max_iterations=1, local_max_edges=64)
+    assert {r["component"] for r in local.collect()} == {"c000"}
+    with pytest.raises(RuntimeError, match="did not converge"):
+        connected_components(chain, max_iterations=1, local_max_edges=63)
+
+
+def test_components_of_no_edges_is_an_empty_frame(spark: SparkSession) -> None:
+    empty = spark.createDataFrame([], "src string, dst string")
+    assertDataFrameEqual(
+        connected_components(empty, local_max_edges=10),
+        spark.createDataFrame([], "vertex string, component string"),
+    )
+
+
 def _identifiers(spark: SparkSession, rows: list[tuple[str, str, str]]) -> DataFrame:
     return spark.createDataFrame(
         rows, "seller_id string, identifier_type string, identifier string"

@@ -17,8 +17,9 @@ from mlflow import MlflowClient
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import Imputer, SQLTransformer, StandardScaler, VectorAssembler
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 
 from features.account_links import ring_lineage
 from features.networks import ip_prefix
@@ -28,9 +29,11 @@ from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
 from jobs.score import GOLD, score_night
 from tests.conftest import conf_for
+from training.metrics import listing_order
 from training.scoring import (
     ReasonWeights,
     flag,
+    ranked,
     reason_codes,
     ring_evidence,
     ring_leads,
@@ -527,6 +530,43 @@ def test_flags_stop_at_the_review_budget(spark: SparkSession) -> None:
     assert len(first) == 3 and "top" in first
     shuffled = ties.repartition(4).orderBy(F.rand(seed=1))
     assert flagged(flag(shuffled, threshold=0.5, budget=3)) == first
+
+
+def _flagged_by_the_old_window(scored: DataFrame, *, threshold: float, budget: int) -> set[str]:
+    """The flag as defined by one window over the night: the `budget` best scores, equal scores
+    by the listing hash, at or above the threshold."""
+    night = Window.orderBy(F.desc("score"), F.asc(listing_order()))
+    ranked_rows = scored.withColumn("_rank", F.row_number().over(night))
+    kept = ranked_rows.where((F.col("_rank") <= budget) & (F.col("score") >= threshold))
+    return {r["listing_id"] for r in kept.collect()}
+
+
+def test_flags_are_those_of_one_window_over_the_night(spark: SparkSession) -> None:
+    # 300 listings over 6 partitions, scores in steps of 0.05 so that many tie, on both sides of
+    # the budget's cut-off and of the threshold.
+    scored = spark.createDataFrame(
+        [(f"l{i:03d}", round((i % 20) * 0.05, 2)) for i in range(300)],
+        "listing_id string, score double",
+    ).repartition(6)
+    for threshold, budget, count in ((0.5, 40, 40), (0.5, 1, 1), (0.9, 100, 30), (0.0, 300, 300)):
+        flagged = flag(scored, threshold=threshold, budget=budget).where("flagged")
+        ids = {r["listing_id"] for r in flagged.collect()}
+        assert ids == _flagged_by_the_old_window(scored, threshold=threshold, budget=budget)
+        assert len(ids) == count
+
+
+def test_ranks_over_partitions_equal_one_window(spark: SparkSession) -> None:
+    # Risks tie (tree models), ring ids break the ties; the rows are spread over 5 partitions.
+    leads = spark.createDataFrame(
+        [(f"R{i:03d}", (i * 7 % 11) / 10) for i in range(120)], "ring_id string, risk double"
+    ).repartition(5)
+    order = (F.desc("risk"), F.asc("ring_id"))
+    expected = leads.withColumn("lead_rank", F.row_number().over(Window.orderBy(*order)))
+    got = ranked(leads, *order, name="lead_rank")
+    assertDataFrameEqual(got, expected.withColumn("lead_rank", F.col("lead_rank").cast("int")))
+    assert sorted(r["lead_rank"] for r in got.collect()) == list(range(1, 121))
+    empty = spark.createDataFrame([], "ring_id string, risk double")
+    assert ranked(empty, *order, name="lead_rank").count() == 0
 
 
 def test_evidence_counts_members_per_exact_identifier(spark: SparkSession) -> None:

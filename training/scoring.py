@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pyspark.ml import PipelineModel
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.networks import ip_prefix
@@ -246,5 +246,33 @@ def ring_leads(
             "last_seen",
         )
     )
-    order = Window.partitionBy("score_date").orderBy(F.desc("risk"), "ring_id")
-    return leads.withColumn("lead_rank", F.row_number().over(order).cast("int"))
+    return ranked(leads, F.desc("risk"), F.asc("ring_id"), name="lead_rank")
+
+
+ROW_BITS = 33  # monotonically_increasing_id: partition index above bit 33, row number below
+
+
+def ranked(frame: DataFrame, *order: Column, name: str) -> DataFrame:
+    """`frame` with `name` = 1, 2, ... in `order` (which must be a total order: ties get distinct
+    ranks in no fixed order), without a window over the whole frame, which would put every row in
+    one task. A range-partitioned sort spreads the rows; within each sorted partition
+    monotonically_increasing_id counts the rows; each partition's rows are counted (one row per
+    partition reaches the driver) and the counts before a partition are its offset. The sorted
+    frame is local-checkpointed (computed once) so the counts and the ranks see the same
+    partitions: the range bounds come from a sample drawn anew by each job."""
+    ordered = frame.orderBy(*order).withColumn("_row_id", F.monotonically_increasing_id())
+    ordered = ordered.localCheckpoint()
+    partition = F.shiftright("_row_id", ROW_BITS)
+    counts = (
+        ordered.groupBy(partition.alias("_partition")).count().orderBy("_partition").collect()
+    )  # bounded: one row per partition
+    offsets: list[Column] = []
+    before = 0
+    for row in counts:
+        offsets += [F.lit(row["_partition"]).cast("long"), F.lit(before).cast("long")]
+        before += int(row["count"])
+    if not offsets:
+        return ordered.drop("_row_id").withColumn(name, F.lit(None).cast("int"))
+    row_in_partition = F.col("_row_id") - F.shiftleft(partition, ROW_BITS)
+    rank = F.element_at(F.create_map(*offsets), partition) + row_in_partition + F.lit(1)
+    return ordered.withColumn(name, rank.cast("int")).drop("_row_id")

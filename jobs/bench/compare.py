@@ -243,7 +243,12 @@ def _plain(value: Any) -> int | float | None:
 
 
 def spark_components(
-    spark: SparkSession, edges: Path, *, max_iterations: int, checkpoint_every: int
+    spark: SparkSession,
+    edges: Path,
+    *,
+    max_iterations: int,
+    checkpoint_every: int,
+    local_max_edges: int,
 ) -> DataFrame:
     """(vertex, component) of the exported edge list by features/graph.py, with the settings the
     night's linkage uses."""
@@ -251,7 +256,10 @@ def spark_components(
         F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst")
     )
     return connected_components(
-        frame, max_iterations=max_iterations, checkpoint_every=checkpoint_every
+        frame,
+        max_iterations=max_iterations,
+        checkpoint_every=checkpoint_every,
+        local_max_edges=local_max_edges,
     )
 
 
@@ -389,6 +397,7 @@ def compare_night(ctx: JobContext, night: date, work: Path, *, cores: int) -> di
             inputs / "edges",
             max_iterations=conf.linkage.max_iterations,
             checkpoint_every=conf.linkage.checkpoint_every,
+            local_max_edges=conf.linkage.local_components_max_edges,
         ).write.mode("overwrite").parquet(str(out / "spark_components"))
     with timed(seconds, "scipy_cc"):
         vertices, labels = scipy_components(inputs / "edges")

@@ -236,9 +236,9 @@ class LinkageConf(_Section):
     max_ring_size: int = Field(50, ge=2)
     max_iterations: int = Field(40, ge=1)
     checkpoint_every: int = Field(2, ge=1)
+    local_components_max_edges: int = Field(2_000_000, ge=0)
     label_propagation_iterations: int = Field(5, ge=1)
     top_hubs: int = Field(20, ge=1)
-    salt_buckets: int = Field(8, ge=1)
 
 
 class TrainingConf(_Section):
