@@ -27,8 +27,10 @@ from features.listings import (
 )
 from features.reviews import review_anomalies
 from features.verdicts import end_of, verdicts_known
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
+from jobs.runtime.lakehouse import Lakehouse
 
 HELP = "seller and listing features for a night (features.* tables)"
 
@@ -58,14 +60,11 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 def build_features(ctx: JobContext, night: date) -> None:
     lake, conf, linkage_conf = ctx.lakehouse, ctx.conf.features, ctx.conf.linkage
     with ctx.step("features", night) as entry:
-        known = F.col("_ingest_date") <= F.lit(night)
-        listings_all = lake.read("silver.listings_current").where(
-            F.col("first_seen") <= F.lit(night)
-        )
-        notices = lake.read("bronze.takedown_notices").where(known)
+        listings_all = lake.read_history(catalog.LISTINGS_CURRENT, until=night)
+        notices = lake.read_history(catalog.bronze("takedown_notices"), until=night)
         verdicts = verdicts_known(notices, night)
         noticed = verdicts.select("listing_id").distinct()
-        registry = _latest_snapshot(lake.read("bronze.brand_registry").where(known))
+        registry = _latest_snapshot(lake, night)
         listings = listings_all.where(F.col("status") == "active").unionByName(
             listings_all.join(noticed, "listing_id", "left_semi").where(F.col("status") != "active")
         )
@@ -82,22 +81,18 @@ def build_features(ctx: JobContext, night: date) -> None:
             .transform(with_image_reuse, listings_all, confirmed)
         ).persist()
 
-        sellers = lake.read("silver.sellers_current").where(F.col("registered_at") < end_of(night))
-        identifiers = lake.read("silver.seller_identifiers").where(
-            F.col("first_seen") <= F.lit(night)
+        sellers = lake.read(catalog.SELLERS_CURRENT).where(F.col("registered_at") < end_of(night))
+        identifiers = lake.read_history(catalog.SELLER_IDENTIFIERS, until=night)
+        reviews = lake.read_history(catalog.bronze("reviews"), until=night).where(
+            F.col("created_at") < end_of(night)
         )
-        reviews = lake.read("bronze.reviews").where(known & (F.col("created_at") < end_of(night)))
         kit = identifiers.where(F.col("identifier_type").isin("device", "ip")).select(
             "seller_id", "identifier"
         )
-        clusters = (
-            lake.read("graph.account_clusters")
-            .where(F.col("feature_date") == F.lit(night))
-            .select(
-                *[c for c in RING_COLUMNS if c != "ring_signal_count"],
-                "seller_id",
-                F.size("ring_signal_types").alias("ring_signal_count"),
-            )
+        clusters = lake.read_night(catalog.ACCOUNT_CLUSTERS, night).select(
+            *[c for c in RING_COLUMNS if c != "ring_signal_count"],
+            "seller_id",
+            F.size("ring_signal_types").alias("ring_signal_count"),
         )
         takedowns = seller_features.takedown_history(verdicts)
         # The identifiers the linkage could use tonight (its window, under its hub cap).
@@ -131,17 +126,10 @@ def build_features(ctx: JobContext, night: date) -> None:
             )
             .join(clusters, "seller_id", "left")
             .transform(_fill_counts)
-            .withColumn("feature_date", F.lit(night))
         )
-        lake.replace_date(
-            "features.seller_features", seller_rows, date_column="feature_date", day=night
-        )
+        lake.write_night(catalog.SELLER_FEATURES, seller_rows, night)
 
-        seller_side = (
-            lake.read("features.seller_features")
-            .where(F.col("feature_date") == F.lit(night))
-            .drop("feature_date")
-        )
+        seller_side = lake.read_night(catalog.SELLER_FEATURES, night).drop("feature_date")
         prefixed = seller_side.select(
             "seller_id",
             *RING_COLUMNS,
@@ -171,26 +159,18 @@ def build_features(ctx: JobContext, night: date) -> None:
             )
             .join(prefixed, "seller_id", "left")
             .transform(without_own_verdict, verdicts)
-            .withColumn("feature_date", F.lit(night))
         )
-        lake.replace_date(
-            "features.listing_features",
-            features,
-            date_column="feature_date",
-            day=night,
-            partition_by=("feature_date",),
-        )
+        lake.write_night(catalog.LISTING_FEATURES, features, night)
         listing_rows.unpersist()
-        entry.rows_out = (
-            lake.read("features.listing_features")
-            .where(F.col("feature_date") == F.lit(night))
-            .count()
-        )
+        entry.rows_out = lake.read_night(catalog.LISTING_FEATURES, night).count()
 
 
-def _latest_snapshot(registry: DataFrame) -> DataFrame:
-    latest = registry.agg(F.max("_ingest_date")).first()
-    return registry.where(F.col("_ingest_date") == F.lit(latest[0] if latest else None))
+def _latest_snapshot(lake: Lakehouse, night: date) -> DataFrame:
+    """The brand registry as its newest snapshot ingested by the night delivered it."""
+    registry = catalog.bronze("brand_registry")
+    latest = lake.latest_night(registry, until=night)
+    rows = lake.read(registry)
+    return rows.limit(0) if latest is None else lake.read_night(registry, latest)
 
 
 def _fill_counts(sellers: DataFrame) -> DataFrame:

@@ -25,9 +25,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.reporting.ring_drawing import ring_figure
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
-from jobs.runtime.runlog import RUN_LOG
 from training.tracking import champion_version, use_tracking
 
 HELP = "write the night's self-contained HTML report"
@@ -52,24 +52,13 @@ def _png(fig: Any) -> str:
 def write_report(ctx: JobContext, night: date) -> Path:
     lake, conf = ctx.lakehouse, ctx.conf
     with ctx.step("report", night) as entry:
-        on_night = F.col("score_date") == F.lit(night)
         # Before a champion exists there are no gold rows: the report shows what the night has.
-        scores = _read_or_empty(
-            ctx,
-            "gold.listing_scores",
-            "listing_id string, brand string, category string, score double, flagged boolean, score_date date",
-        ).where(on_night)
+        scores = _night_or_empty(ctx, catalog.LISTING_SCORES, night)
         totals = scores.agg(
             F.count(F.lit(1)).alias("listings"),
             F.sum(F.col("flagged").cast("int")).alias("flagged"),
         ).first()
-        leads_table = _read_or_empty(
-            ctx,
-            "gold.ring_leads",
-            "ring_id string, score_date date, risk double, member_sellers array<string>, ring_size int, listings int, "
-            "flagged_listings int, brands_hit array<string>, shared_identifiers array<struct<members:bigint,identifier_type:string,identifier:string>>, "
-            "ship_origins array<string>, payee_accounts array<string>, first_seen date, last_seen date",
-        ).where(on_night)
+        leads_table = _night_or_empty(ctx, catalog.RING_LEADS, night)
         flagged_by_brand = (
             scores.where("flagged")
             .groupBy("brand", "category")
@@ -94,7 +83,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .limit(conf.scoring.report_top_leads)
             .collect()
         ]
-        edges = lake.read("graph.linkage_edges").where(F.col("feature_date") == F.lit(night))
+        edges = lake.read_night(catalog.LINKAGE_EDGES, night)
         for lead in leads:
             members = lead["member_sellers"]
             ring_edges = edges.where(
@@ -105,7 +94,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
                 [(e["src_seller_id"], e["dst_seller_id"], e["signal_types"]) for e in ring_edges],
             )
             lead["shared_identifiers"] = (lead.get("shared_identifiers") or [])[:12]
-        log_rows = lake.read(RUN_LOG).where(F.col("run_date") == F.lit(night))
+        log_rows = lake.read_night(catalog.RUN_LOG, night)
         quality = log_rows.where(
             (F.col("step") == "ingest")
             & (F.col("table_name") != "*")
@@ -161,10 +150,9 @@ def write_report(ctx: JobContext, night: date) -> Path:
         return path
 
 
-def _read_or_empty(ctx: JobContext, table: str, schema: str) -> DataFrame:
-    if ctx.lakehouse.exists(table):
-        return ctx.lakehouse.read(table)
-    return ctx.spark.createDataFrame([], schema)
+def _night_or_empty(ctx: JobContext, table: catalog.Table, night: date) -> DataFrame:
+    lake = ctx.lakehouse
+    return lake.read_night(table, night) if lake.exists(table) else lake.read_or_empty(table)
 
 
 def _ring_picture(members: list[str], edges: list[tuple[str, str, list[str]]]) -> str:

@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 
 from features import account_links
 from features.listings import names_a_brand
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.conf import Conf
 from jobs.runtime.context import JobContext
@@ -40,8 +41,6 @@ from training.tracking import champion_version, use_tracking
 
 HELP = "score every active listing with the champion model; write the gold tables"
 log = logging.getLogger("radar.score")
-GOLD = ("gold.listing_scores", "gold.seller_risk", "gold.ring_leads")
-GOLD_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 NAMES_NO_BRAND = "names_no_brand"  # the reason of a listing outside the model's scope (score 0)
 
 
@@ -74,45 +73,21 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             log.warning(entry.message)
             return
         model = mlflow.spark.load_model(f"models:/{conf.mlflow.model_name}/{version}")
-        on_night = F.col("feature_date") == F.lit(night)
-        features = lake.read("features.listing_features").where(on_night)
+        features = lake.read_night(catalog.LISTING_FEATURES, night)
         scored = listing_scores(features, model, conf, night=night, version=version).persist()
-        lake.replace_date(
-            "gold.listing_scores",
-            scored,
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
-        )
+        lake.write_night(catalog.LISTING_SCORES, scored, night)
         scored.unpersist()
-        written = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
-        lake.replace_date(
-            "gold.seller_risk",
-            seller_risk(written),
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
-        )
-        sellers = lake.read("gold.seller_risk").where(F.col("score_date") == F.lit(night))
-        clusters = (
-            lake.read("graph.account_clusters").where(on_night).select("seller_id", "ring_id")
-        )
+        written = lake.read_night(catalog.LISTING_SCORES, night)
+        lake.write_night(catalog.SELLER_RISK, seller_risk(written), night)
+        sellers = lake.read_night(catalog.SELLER_RISK, night)
+        clusters = lake.read_night(catalog.ACCOUNT_CLUSTERS, night).select("seller_id", "ring_id")
         leads = ring_leads(
             written, sellers, clusters, _ring_identifiers(lake, conf, clusters, night), night=night
         )
-        lake.replace_date(
-            "gold.ring_leads",
-            # One file per night, in lead order: readers that keep file order see it ranked.
-            leads.repartition(1).sortWithinPartitions("lead_rank"),
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
+        # One file per night, in lead order: readers that keep file order see it ranked.
+        lake.write_night(
+            catalog.RING_LEADS, leads.repartition(1).sortWithinPartitions("lead_rank"), night
         )
-        for table in GOLD:  # tables created before the property existed
-            lake.enable_change_feed(table)
         totals = written.agg(
             F.count(F.lit(1)).alias("n"), F.sum(F.col("flagged").cast("int")).alias("flagged")
         ).first()
@@ -167,7 +142,7 @@ def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: d
     """The identifiers ring members used in the linkage window, hubs above the cap left out (a
     mall's Wi-Fi is no evidence), with the member's ring."""
     identifiers = account_links.identifiers_in_window(
-        lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
+        lake.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
     )
     hubs = account_links.hubs(
         account_links.identifier_degrees(identifiers), conf.linkage.hub_degree_cap

@@ -38,6 +38,7 @@ from pyspark.sql import functions as F
 
 from features.listings import names_a_brand
 from features.verdicts import verdicts_known
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.conf import Conf, TrainingConf
 from jobs.runtime.context import JobContext
@@ -69,7 +70,7 @@ from training.tracking import (
 
 HELP = "train and register a counterfeit classifier; promote it through the gate"
 log = logging.getLogger("radar.train")
-FEATURES, NOTICES = "features.listing_features", "bronze.takedown_notices"
+FEATURES, NOTICES = catalog.LISTING_FEATURES, catalog.bronze("takedown_notices")
 INPUTS = (FEATURES, NOTICES)
 CANDIDATES = ("logistic_regression", "gradient_boosted_trees", "monotone_boosted_trees")
 
@@ -106,11 +107,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
 def read_examples(lake: Lakehouse, night: date) -> Examples:
     """Labels known by the night, joined point-in-time to the features (no look-ahead)."""
-    versions = {table: lake.version(table) for table in INPUTS}
-    features = lake.read(FEATURES, version=versions[FEATURES])
-    notices = lake.read(NOTICES, version=versions[NOTICES]).where(
-        F.col("_ingest_date") <= F.lit(night)
-    )
+    versions = {table.name: lake.version(table) for table in INPUTS}
+    features = lake.read(FEATURES, version=versions[FEATURES.name])
+    notices = lake.read_history(NOTICES, until=night, version=versions[NOTICES.name])
     examples = training_set(labelled_notices(notices, night), features).withColumn(
         "labelled", F.lit(True)
     )

@@ -35,6 +35,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
+from jobs.runtime.catalog import LISTING_FEATURES
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from jobs.train import read_examples
@@ -61,7 +62,7 @@ print("lakehouse:", conf.paths.lakehouse, "| MLflow:", conf.mlflow.tracking_uri)
 # train. The night is the latest one with features.
 
 # %%
-night = lake.read("features.listing_features").agg(F.max("feature_date")).first()[0]
+night = lake.latest_night(LISTING_FEATURES)
 data = read_examples(lake, night)
 examples = data.examples.orderBy("listing_id")  # a total order: the fit does not depend on shuffles
 boundary = split_boundary(examples, training.eval_days)

@@ -32,6 +32,14 @@ from pyspark.sql import functions as F
 
 from features import account_links
 from features.verdicts import verdicts_known
+from jobs.runtime.catalog import (
+    LINKAGE_EDGES,
+    LISTING_SCORES,
+    LISTINGS_CURRENT,
+    RING_LEADS,
+    SELLER_IDENTIFIERS,
+    bronze,
+)
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from jobs.reporting.ring_drawing import ring_figure
@@ -54,9 +62,9 @@ print("lakehouse:", conf.paths.lakehouse)
 
 # %%
 lead = spark.sql(
-    """
-    SELECT * FROM gold.ring_leads
-    WHERE score_date = (SELECT max(score_date) FROM gold.ring_leads) AND lead_rank = 1
+    f"""
+    SELECT * FROM {RING_LEADS}
+    WHERE score_date = (SELECT max(score_date) FROM {RING_LEADS}) AND lead_rank = 1
     """
 ).first()
 night, ring_id, members = lead.score_date, lead.ring_id, list(lead.member_sellers)
@@ -77,14 +85,13 @@ print(
 
 # %%
 links = (
-    lake.read("graph.linkage_edges")
-    .where(F.col("feature_date") == F.lit(night))
+    lake.read_night(LINKAGE_EDGES, night)
     .where(F.col("src_seller_id").isin(members) & F.col("dst_seller_id").isin(members))
     .select("src_seller_id", "dst_seller_id", "signal_types", "weight")
     .collect()  # bounded: pairs inside one ring
 )
 window = account_links.identifiers_in_window(
-    lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
+    lake.read(SELLER_IDENTIFIERS), night, conf.linkage.window_days
 )
 used = window.where(F.col("seller_id").isin(members))
 keys = ["identifier_type", "identifier"]
@@ -159,10 +166,10 @@ evidence
 
 # %%
 listings = (
-    lake.read("gold.listing_scores")
-    .where((F.col("score_date") == F.lit(night)) & F.col("seller_id").isin(members))
+    lake.read_night(LISTING_SCORES, night)
+    .where(F.col("seller_id").isin(members))
     .join(
-        lake.read("silver.listings_current").select(
+        lake.read(LISTINGS_CURRENT).select(
             "listing_id", "title", "price_usd", "ships_from"
         ),
         "listing_id",
@@ -203,7 +210,7 @@ brands
 
 # %%
 notices = (
-    verdicts_known(lake.read("bronze.takedown_notices"), night)
+    verdicts_known(lake.read(bronze("takedown_notices")), night)
     .where(F.col("seller_id").isin(members))
     .groupBy("brand", "verdict")
     .count()

@@ -22,10 +22,12 @@ from pyspark.sql import functions as F
 
 from features.networks import ip_prefix
 from jobs.maintenance import maintain
+from jobs.runtime import catalog
+from jobs.runtime.catalog import GOLD
 from jobs.runtime.conf import Conf
 from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
-from jobs.score import GOLD, score_night
+from jobs.score import score_night
 from tests.conftest import conf_for
 from training.scoring import (
     ReasonWeights,
@@ -99,9 +101,9 @@ class Gold:
         return self.ctx.lakehouse
 
 
-def gold_rows(lake: Lakehouse, table: str) -> list[str]:
+def gold_rows(lake: Lakehouse, table: catalog.Table) -> list[str]:
     """Every row of the night, as sorted text: equal lists mean identical tables."""
-    rows = lake.read(table).where(F.col("score_date") == F.lit(NIGHT)).collect()
+    rows = lake.read_night(table, NIGHT).collect()
     return sorted(repr(r) for r in rows)
 
 
