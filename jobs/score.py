@@ -1,7 +1,7 @@
 """Score every active listing of a night with the champion, and write the gold tables.
 
 Reads features.listing_features (feature_date = D), graph.account_clusters and
-silver.seller_identifiers; loads the registered model version the alias `champion` names (pinned
+graph.hub_identifiers of the night, and silver.seller_identifiers; loads the registered model version the alias `champion` names (pinned
 by number, so a promotion during the night cannot mix two models), scores in Spark, and writes:
 
 - gold.listing_scores  listing x score_date: score, flagged, model name and version, reasons
@@ -139,14 +139,13 @@ def listing_scores(
 
 
 def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: date) -> DataFrame:
-    """The identifiers ring members used in the linkage window, hubs above the cap left out (a
-    mall's Wi-Fi is no evidence), with the member's ring."""
+    """The identifiers ring members used in the linkage window, with the member's ring; the hubs
+    the linkage cut tonight (graph.hub_identifiers) left out, as they linked no one (a mall's
+    Wi-Fi is no evidence). Read, not recomputed: the leads show the evidence the rings rest on."""
     identifiers = account_links.identifiers_in_window(
         lake.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
     )
-    hubs = account_links.hubs(
-        account_links.identifier_degrees(identifiers), conf.linkage.hub_degree_cap
-    )
+    hubs = lake.read_night(catalog.HUB_IDENTIFIERS, night).select("identifier_type", "identifier")
     return identifiers.join(hubs, ["identifier_type", "identifier"], "left_anti").join(
         clusters.where(F.col("ring_id").isNotNull()), "seller_id"
     )

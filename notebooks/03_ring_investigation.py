@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 from features import account_links
 from features.verdicts import verdicts_known
 from jobs.runtime.catalog import (
+    HUB_IDENTIFIERS,
     LINKAGE_EDGES,
     LISTING_SCORES,
     LISTINGS_CURRENT,
@@ -79,9 +80,9 @@ print(
 #
 # Each linked pair of accounts shares identifiers whose evidence reached `linkage.min_link_score`.
 # Below, the identifiers two or more members share within the linkage window (blue squares), and
-# the hub identifiers members used that were cut: a mall's Wi-Fi or a carrier's NAT address,
-# shared by more than `linkage.hub_degree_cap` sellers, is no evidence (grey, dashed). IP
-# addresses are shown as their network, as in the gold tables.
+# the hub identifiers members used that the linkage cut that night (`graph.hub_identifiers`): a
+# mall's Wi-Fi or a carrier's NAT address, shared by more than `linkage.hub_degree_cap` sellers,
+# is no evidence (grey, dashed). IP addresses are shown as their network, as in the gold tables.
 
 # %%
 links = (
@@ -97,13 +98,13 @@ used = window.where(F.col("seller_id").isin(members))
 keys = ["identifier_type", "identifier"]
 # Degrees over every seller, but only for the identifiers this ring used.
 degrees = account_links.identifier_degrees(window.join(used.select(*keys).distinct(), keys, "left_semi"))
-cap = conf.linkage.hub_degree_cap
+hubs = lake.read_night(HUB_IDENTIFIERS, night).select(*keys, F.lit(True).alias("hub"))
 members_using = F.size(F.collect_set("seller_id").over(Window.partitionBy(*keys)))
 identifiers = (
     used.select("seller_id", *keys)
     .distinct()
     .join(degrees, keys)
-    .join(account_links.hubs(degrees, cap).select(*keys, F.lit(True).alias("hub")), keys, "left")
+    .join(hubs, keys, "left")
     .select(
         "seller_id",
         "identifier_type",

@@ -192,6 +192,12 @@ def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
         "last_seen date, days_seen int",
     )
     lake.overwrite("silver.seller_identifiers", identifiers)
+    # What the linkage cut tonight with a cap of 3 sellers (the score reads it, not the cap).
+    hubs = spark.createDataFrame(
+        [("wifi", "mall-wifi", 4, NIGHT)],
+        "identifier_type string, identifier string, degree long, feature_date date",
+    )
+    lake.write_night(catalog.HUB_IDENTIFIERS, hubs, NIGHT)
 
 
 @pytest.fixture(scope="module")
