@@ -43,13 +43,14 @@ from scipy.sparse.csgraph import connected_components as scipy_connected_compone
 
 from features import sellers as seller_features
 from features.graph import connected_components
+from features.night import SHARED_WITH_CONFIRMED
 from features.verdicts import end_of, verdicts_known
 from jobs.runtime import catalog
 from jobs.runtime.conf import load_conf
 from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
 
-SHARED_TYPES = ("ship_origin", "payee")  # as jobs/features.py passes them
+SHARED_TYPES = SHARED_WITH_CONFIRMED  # as features/night.py passes them
 
 # Columns of the seller aggregation and how two engines' values are compared: integers and
 # flags exactly, averages and prices within a relative 1e-9 (summation order differs).
@@ -111,8 +112,9 @@ def export_inputs(lake: Lakehouse, night: date, folder: Path) -> dict[str, int]:
 
 
 def spark_seller_aggregation(spark: SparkSession, inputs: Path, night: date) -> DataFrame:
-    """One row per seller: the functions of features/sellers.py joined as jobs/features.py joins
-    them, over the exported Parquet inputs."""
+    """One row per seller: the part of features.night.night_seller_features that DuckDB SQL
+    replicates (storefront, catalog, takedown history, shared sources; not reviews, neighbours or
+    rings), joined in the same order, over the exported Parquet inputs."""
     sellers = spark.read.parquet(str(inputs / "sellers"))
     listings = spark.read.parquet(str(inputs / "listings"))
     verdicts = spark.read.parquet(str(inputs / "verdicts"))
