@@ -49,7 +49,8 @@ class Table:
     )
     # Maintenance: OPTIMIZE and VACUUM after a night, Z-ordered by these columns (None: skipped).
     zorder_by: tuple[str, ...] | None = None
-    # The schema of a table we own, where a reader needs it before the table exists (DDL).
+    # The columns readers may rely on before a table we own exists (DDL): the report reads an
+    # empty night of them before the first champion. The written table may hold more columns.
     schema: StructType | str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

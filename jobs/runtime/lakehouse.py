@@ -90,13 +90,15 @@ class Lakehouse:
         """Write one night's rows as the table declares: replace the night's rows whole, or MERGE
         them on the keys (upsert, or insert-only where the first write wins). Idempotent.
 
-        A table replaced by night gets its night column set to `night` (appended when `rows`
-        lack it), so a step need not spell it."""
+        A table replaced by night gets its night column, `night`, appended when `rows` lack it,
+        so a step need not spell it."""
         if table.write == "replace_night":
             assert table.night_column is not None  # checked by Table
+            if table.night_column not in rows.columns:
+                rows = rows.withColumn(table.night_column, F.lit(night))
             self.replace_date(
                 table,
-                rows.withColumn(table.night_column, F.lit(night)),
+                rows,
                 date_column=table.night_column,
                 day=night,
                 partition_by=table.partition_by,
