@@ -305,8 +305,10 @@ def test_score_killed_after_first_gold_write_then_rerun_equals_uninterrupted(
 ) -> None:
     original = Lakehouse.replace_date
 
-    def killed_after_listing_scores(self: Lakehouse, table: str, *args: Any, **kwargs: Any) -> None:
-        if table == "gold.seller_risk":
+    def killed_after_listing_scores(
+        self: Lakehouse, table: catalog.Table | str, *args: Any, **kwargs: Any
+    ) -> None:
+        if table == catalog.SELLER_RISK:
             raise RuntimeError("killed")
         original(self, table, *args, **kwargs)
 
