@@ -20,8 +20,9 @@
 #
 # Everything comes from the night's tables: `gold.ring_leads` (the lead and its evidence, with
 # pseudonymised identifiers), `graph.linkage_edges` (the links), `silver.seller_identifiers`
-# through the linkage functions of `features/account_links.py` (the identifiers behind the links, and
-# the hubs above `linkage.hub_degree_cap` that linked no one), `gold.listing_scores` (listings).
+# through the linkage functions of `features/account_links.py` (the identifiers behind the links),
+# `graph.hub_identifiers` (the hubs the linkage cut, which linked no one), `gold.listing_scores`
+# (listings).
 
 # %%
 import os
