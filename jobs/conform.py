@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from data_contracts.schemas import INGEST_DATE, SOURCE_FILE
 from features.silver import latest_per_key, observed_identifiers, with_price_usd
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
+from jobs.runtime.catalog import Table
 from jobs.runtime.context import JobContext
 
 HELP = "merge the night's bronze rows into the silver tables (latest versions, identifiers)"
@@ -34,13 +35,11 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     conform(ctx, args.date)
 
 
-def _night(ctx: JobContext, table: str, night: date) -> DataFrame:
-    lake = ctx.lakehouse
-    if not lake.exists(f"bronze.{table}"):
-        raise FileNotFoundError(
-            f"bronze.{table} does not exist: run `radar ingest --date {night}` first"
-        )
-    return lake.read(f"bronze.{table}").where(F.col(INGEST_DATE) == F.lit(night))
+def _night(ctx: JobContext, raw: str, night: date) -> DataFrame:
+    lake, table = ctx.lakehouse, catalog.bronze(raw)
+    if not lake.exists(table):
+        raise FileNotFoundError(f"{table} does not exist: run `radar ingest --date {night}` first")
+    return lake.read_night(table, night)
 
 
 def conform(ctx: JobContext, night: date) -> None:
@@ -53,9 +52,8 @@ def conform(ctx: JobContext, night: date) -> None:
         ).withColumn("first_seen", F.lit(night))
         _merge_latest(
             ctx,
-            "silver.listings_current",
+            catalog.LISTINGS_CURRENT,
             listings,
-            "listing_id",
             newer="s.updated_at >= t.updated_at",
             keep=("first_seen",),
         )
@@ -64,14 +62,13 @@ def conform(ctx: JobContext, night: date) -> None:
         )
         _merge_latest(
             ctx,
-            "silver.sellers_current",
+            catalog.SELLERS_CURRENT,
             sellers,
-            "seller_id",
             newer=f"s.{INGEST_DATE} >= t.{INGEST_DATE}",
             keep=(),
         )
 
-        owners = ctx.lakehouse.read("silver.listings_current").select("listing_id", "seller_id")
+        owners = ctx.lakehouse.read(catalog.LISTINGS_CURRENT).select("listing_id", "seller_id")
         observed = observed_identifiers(
             night,
             sellers=sellers,
@@ -81,30 +78,21 @@ def conform(ctx: JobContext, night: date) -> None:
             listing_owner=owners,
         )
         _merge_identifiers(ctx, observed, night)
-        entry.rows_out = ctx.lakehouse.read("silver.listings_current").count()
+        entry.rows_out = ctx.lakehouse.read(catalog.LISTINGS_CURRENT).count()
 
 
 def _merge_latest(
-    ctx: JobContext, table: str, rows: DataFrame, key: str, *, newer: str, keep: tuple[str, ...]
+    ctx: JobContext, table: Table, rows: DataFrame, *, newer: str, keep: tuple[str, ...]
 ) -> None:
-    lake = ctx.lakehouse
+    """A newer version of an entity replaces all its columns but `keep`; an older one is ignored."""
     rows = rows.drop(SOURCE_FILE)
-    if not lake.exists(table):
-        lake.overwrite(table, rows.limit(0))
-    update: dict[str, str | Column] = {c: f"s.`{c}`" for c in rows.columns if c not in (*keep, key)}
-    (
-        DeltaTable.forPath(ctx.spark, lake.path(table))
-        .alias("t")
-        .merge(rows.alias("s"), f"t.{key} = s.{key}")
-        .whenMatchedUpdate(condition=newer, set=update)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    update: dict[str, str | Column] = {
+        c: f"s.`{c}`" for c in rows.columns if c not in (*keep, *table.keys)
+    }
+    ctx.lakehouse.merge_when(table, rows, updates=[(newer, update)])
 
 
 def _merge_identifiers(ctx: JobContext, observed: DataFrame, night: date) -> None:
-    lake = ctx.lakehouse
-    table = "silver.seller_identifiers"
     rows = observed.select(
         "seller_id",
         "identifier_type",
@@ -113,25 +101,19 @@ def _merge_identifiers(ctx: JobContext, observed: DataFrame, night: date) -> Non
         F.col("seen").alias("last_seen"),
         F.lit(1).alias("days_seen"),
     )
-    if not lake.exists(table):
-        lake.overwrite(table, rows.limit(0), partition_by=("identifier_type",))
-    (
-        DeltaTable.forPath(ctx.spark, lake.path(table))
-        .alias("t")
-        .merge(
-            rows.alias("s"),
-            "t.seller_id = s.seller_id AND t.identifier_type = s.identifier_type AND t.identifier = s.identifier",
-        )
-        # Only a night later than the last one seen counts again: a re-run changes nothing.
-        .whenMatchedUpdate(
-            condition="s.last_seen > t.last_seen",
-            set={"last_seen": "s.last_seen", "days_seen": "t.days_seen + 1"},
-        )
-        .whenMatchedUpdate(
-            condition="s.first_seen < t.first_seen",
-            set={"first_seen": "s.first_seen", "days_seen": "t.days_seen + 1"},
-        )
-        .whenNotMatchedInsertAll()
-        .execute()
+    # Only a night later than the last one seen (or earlier than the first) counts again: a re-run
+    # changes nothing.
+    ctx.lakehouse.merge_when(
+        catalog.SELLER_IDENTIFIERS,
+        rows,
+        updates=[
+            (
+                "s.last_seen > t.last_seen",
+                {"last_seen": "s.last_seen", "days_seen": "t.days_seen + 1"},
+            ),
+            (
+                "s.first_seen < t.first_seen",
+                {"first_seen": "s.first_seen", "days_seen": "t.days_seen + 1"},
+            ),
+        ],
     )
-    lake.register(table)

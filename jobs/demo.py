@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from jobs.nightly import run_night
 from jobs.runtime.arguments import iso_date
+from jobs.runtime.catalog import RING_LEADS
 from jobs.runtime.context import JobContext
 from jobs.simulate import simulate
 
@@ -43,7 +44,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     print(
         "\nDemo complete.\n"
         f"  landing (raw files + _truth/): {paths.landing}\n"
-        f"  Delta tables:                  {paths.lakehouse}/<layer>/<table>  (make sql: SELECT * FROM gold.ring_leads)\n"
+        f"  Delta tables:                  {paths.lakehouse}/<layer>/<table>  (make sql: SELECT * FROM {RING_LEADS})\n"
         f"  report:                        {paths.reports}/{last.isoformat()}/report.html\n"
         f"  data docs:                     {paths.reports}/{last.isoformat()}/data_docs/index.html\n"
         f"  MLflow UI:                     .venv/bin/mlflow ui --backend-store-uri {ctx.conf.mlflow.tracking_uri}\n"

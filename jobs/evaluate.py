@@ -23,6 +23,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from training.baseline import rules_score
@@ -70,11 +71,11 @@ def _truth(ctx: JobContext, truth: str, name: str) -> DataFrame:
 
 def linkage_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
     lake = ctx.lakehouse
-    if not lake.exists("graph.account_clusters"):
-        return {"skipped": "graph.account_clusters does not exist"}
-    clusters = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
+    if not lake.exists(catalog.ACCOUNT_CLUSTERS):
+        return {"skipped": f"{catalog.ACCOUNT_CLUSTERS} does not exist"}
+    clusters = lake.read_night(catalog.ACCOUNT_CLUSTERS, night)
     # Judge against the accounts the pipeline could know on the night.
-    known = lake.read("silver.sellers_current").select("seller_id")
+    known = lake.read(catalog.SELLERS_CURRENT).select("seller_id")
     sellers = _truth(ctx, truth, "sellers").join(known, "seller_id", "left_semi")
     return linkage_quality(clusters, sellers)
 
@@ -182,12 +183,12 @@ def model_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
     scored listing, the review queue (the flagged listings), and the fakes of new accounts of
     rings that were already operating (the whack-a-mole case the ring context is for)."""
     lake = ctx.lakehouse
-    if not lake.exists("gold.listing_scores"):
-        return {"skipped": "gold.listing_scores does not exist"}
+    if not lake.exists(catalog.LISTING_SCORES):
+        return {"skipped": f"{catalog.LISTING_SCORES} does not exist"}
     listings = _truth(ctx, truth, "listings")
-    scored = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
-    features = lake.read("features.listing_features").where(F.col("feature_date") == F.lit(night))
-    registered = lake.read("silver.sellers_current").select(
+    scored = lake.read_night(catalog.LISTING_SCORES, night)
+    features = lake.read_night(catalog.LISTING_FEATURES, night)
+    registered = lake.read(catalog.SELLERS_CURRENT).select(
         "seller_id", F.to_date("registered_at").alias("registered")
     )
     return score_quality(
@@ -278,9 +279,9 @@ def score_quality(
 
 def leads_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
     lake = ctx.lakehouse
-    if not lake.exists("gold.ring_leads"):
-        return {"skipped": "gold.ring_leads does not exist"}
-    leads = lake.read("gold.ring_leads").where(F.col("score_date") == F.lit(night))
+    if not lake.exists(catalog.RING_LEADS):
+        return {"skipped": f"{catalog.RING_LEADS} does not exist"}
+    leads = lake.read_night(catalog.RING_LEADS, night)
     return lead_precision(leads, _truth(ctx, truth, "sellers"), top=20)
 
 

@@ -19,7 +19,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
@@ -28,7 +27,7 @@ from data_contracts.checks import check_rows, is_valid
 from data_contracts.drift import DriftParams, anomalies, table_metrics, volume_stops
 from data_contracts.rules import ORPHAN_RULE, Rule, table_rules
 from data_contracts.schemas import FILE_ROWS, INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
-from jobs.runtime import runlog
+from jobs.runtime import catalog, runlog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from jobs.runtime.expectations import ContractValidator
@@ -136,31 +135,25 @@ def _check_drift(ctx: JobContext, night: date, results: list[TableResult]) -> No
         table_metrics(
             r.table,
             night,
-            lake.read(f"bronze.{r.table}").where(F.col(INGEST_DATE) == F.lit(night)),
+            lake.read_night(catalog.bronze(r.table), night),
             keys=RAW_TABLES[r.table].key,
             rows_read=r.rows_read,
             rows_quarantined=r.rows_quarantined,
         )
         for r in results
-        if lake.exists(f"bronze.{r.table}")
+        if lake.exists(catalog.bronze(r.table))
     ]
     if not tonight:
         return
     metrics = tonight[0]
     for more in tonight[1:]:
         metrics = metrics.unionByName(more)
-    if lake.exists("ops.table_metrics"):
-        history = lake.read("ops.table_metrics").select(*metrics.columns)
-        metrics = metrics.unionByName(history.where(F.col("metric_date") < F.lit(night)))
+    if lake.exists(catalog.TABLE_METRICS):
+        history = lake.read_history(catalog.TABLE_METRICS, before=night)
+        metrics = metrics.unionByName(history.select(*metrics.columns))
     params = DriftParams(**ctx.conf.ingest.drift.model_dump())
     judged = anomalies(metrics, night, params).localCheckpoint()  # a few rows per table
-    lake.replace_date(
-        "ops.table_metrics",
-        judged,
-        date_column="metric_date",
-        day=night,
-        partition_by=("metric_date",),
-    )
+    lake.write_night(catalog.TABLE_METRICS, judged, night)
     for r in judged.where(F.col("status") == "warn").orderBy("table_name", "metric").collect():
         log.warning(
             "%s: %s%s is %.4g on %s, outside %.4g..%.4g (median of the last %d nights %.4g)",
@@ -224,7 +217,7 @@ def ingest_table(
                 validator.validate(table, rows, rules)
         finally:
             checked.unpersist()
-    elif not ctx.lakehouse.exists(f"bronze.{table}"):
+    elif not ctx.lakehouse.exists(catalog.bronze(table)):
         _create_bronze(ctx, table, night)
     if bad_files:
         _quarantine_files(ctx, table, files.table.schema, bad_files, night)
@@ -289,13 +282,7 @@ def _bronze_columns(frame: DataFrame) -> list[str]:
 
 def _write_bronze(ctx: JobContext, table: str, valid: DataFrame, night: date) -> None:
     rows = valid.select(*_bronze_columns(valid)).withColumn(INGEST_DATE, F.lit(night))
-    ctx.lakehouse.merge(
-        f"bronze.{table}",
-        rows,
-        keys=(*RAW_TABLES[table].key, INGEST_DATE),
-        update=False,
-        partition_by=(INGEST_DATE,),
-    )
+    ctx.lakehouse.write_night(catalog.bronze(table), rows, night)
 
 
 def _landing_name(path: F.Column) -> F.Column:
@@ -320,7 +307,7 @@ def _row_id(frame: DataFrame) -> F.Column:
 
 def _write_quarantine(ctx: JobContext, table: str, rejected: DataFrame, night: date) -> None:
     rows = rejected.withColumn("_row_id", _row_id(rejected)).withColumn(INGEST_DATE, F.lit(night))
-    _merge_quarantine(ctx, table, rows.select(*_bronze_columns(rows), VIOLATIONS))
+    _merge_quarantine(ctx, table, rows.select(*_bronze_columns(rows), VIOLATIONS), night)
 
 
 def _quarantine_files(
@@ -337,52 +324,45 @@ def _quarantine_files(
     rows = rows.withColumn("_row_id", F.sha2(_landing_name(F.col(SOURCE_FILE)), 256)).withColumn(
         INGEST_DATE, F.lit(night)
     )
-    _merge_quarantine(ctx, table, rows)
+    _merge_quarantine(ctx, table, rows, night)
 
 
-def _merge_quarantine(ctx: JobContext, table: str, rows: DataFrame) -> None:
+def _merge_quarantine(ctx: JobContext, table: str, rows: DataFrame, night: date) -> None:
     """Insert rejected rows and files into quarantine.<table> on (_row_id, _ingest_date).
 
     Insert-only: a row an earlier (or killed) run of the night already wrote is left as it is, so
     a re-run adds nothing. Rows and whole files share the table; a file's row leaves the raw
     columns null.
     """
-    ctx.lakehouse.merge(
-        f"quarantine.{table}",
-        rows,
-        keys=("_row_id", INGEST_DATE),
-        update=False,
-        partition_by=(INGEST_DATE,),
-    )
+    ctx.lakehouse.write_night(catalog.quarantine(table), rows, night)
 
 
 def _known_sellers(ctx: JobContext) -> DataFrame:
-    if not ctx.lakehouse.exists("bronze.sellers"):
+    if not ctx.lakehouse.exists(catalog.bronze("sellers")):
         return ctx.spark.createDataFrame([], "seller_id string")
-    return ctx.lakehouse.read("bronze.sellers").select("seller_id")
+    return ctx.lakehouse.read(catalog.bronze("sellers")).select("seller_id")
 
 
 def _adopt_orphans(ctx: JobContext, night: date) -> None:
     """Listings that waited as orphans and whose seller is now known move to bronze."""
-    lake = ctx.lakehouse
-    if not lake.exists("quarantine.listings") or not lake.exists("bronze.sellers"):
+    lake, quarantined = ctx.lakehouse, catalog.quarantine("listings")
+    if not lake.exists(quarantined) or not lake.exists(catalog.bronze("sellers")):
         return
-    waiting = lake.read("quarantine.listings").where(
-        (F.col(VIOLATIONS) == F.array(F.lit(ORPHAN_RULE))) & (F.col(INGEST_DATE) < F.lit(night))
+    waiting = lake.read_history(quarantined, before=night).where(
+        F.col(VIOLATIONS) == F.array(F.lit(ORPHAN_RULE))
     )
     adopted = waiting.join(_known_sellers(ctx).distinct(), "seller_id", "left_semi").persist()
     try:
         if adopted.isEmpty():
             return
         bronze_rows = adopted.drop(VIOLATIONS, "_row_id")
-        lake.merge("bronze.listings", bronze_rows, keys=("listing_id", INGEST_DATE), update=False)
-        (
-            DeltaTable.forPath(ctx.spark, lake.path("quarantine.listings"))
-            .alias("t")
-            .merge(adopted.select("_row_id").alias("s"), "t._row_id = s._row_id")
-            .whenMatchedDelete()
-            .execute()
+        lake.merge(
+            catalog.bronze("listings"),
+            bronze_rows,
+            keys=catalog.bronze("listings").keys,
+            update=False,
         )
+        lake.delete_matching(quarantined, adopted, on=("_row_id",))
         log.info("listings: %d orphan(s) adopted from quarantine", bronze_rows.count())
     finally:
         adopted.unpersist()
@@ -393,16 +373,10 @@ def _reconcile(
 ) -> None:
     """The written tables must hold exactly what was counted, or the step fails loudly."""
     lake = ctx.lakehouse
-    on_night = F.col(INGEST_DATE) == F.lit(night)
-    in_bronze = (
-        lake.read(f"bronze.{table}").where(on_night).count()
-        if lake.exists(f"bronze.{table}")
-        else 0
-    )
+    accepted, rejected = catalog.bronze(table), catalog.quarantine(table)
+    in_bronze = lake.read_night(accepted, night).count() if lake.exists(accepted) else 0
     in_quarantine = (
-        _quarantined_rows(lake.read(f"quarantine.{table}").where(on_night))
-        if lake.exists(f"quarantine.{table}")
-        else 0
+        _quarantined_rows(lake.read_night(rejected, night)) if lake.exists(rejected) else 0
     )
     if read != bronze + quarantined or in_bronze != bronze or in_quarantine != quarantined:
         raise RuntimeError(

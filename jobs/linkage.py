@@ -24,6 +24,7 @@ from features import account_links
 from features.networks import network_prefix
 from features.sellers import takedown_history
 from features.verdicts import verdicts_known
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 
@@ -48,13 +49,12 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
     conf, lake = ctx.conf.linkage, ctx.lakehouse
     with ctx.step("linkage", night) as entry:
         identifiers = account_links.identifiers_in_window(
-            lake.read("silver.seller_identifiers"), night, conf.window_days
+            lake.read(catalog.SELLER_IDENTIFIERS), night, conf.window_days
         ).persist()
         cap = hub_cap if hub_cap is not None else 1 << 30
         degrees = account_links.identifier_degrees(identifiers)
-        hub_rows = account_links.hubs(degrees, cap).withColumn("feature_date", F.lit(night))
-        lake.replace_date("graph.hub_identifiers", hub_rows, date_column="feature_date", day=night)
-        top = lake.read("graph.hub_identifiers").where(F.col("feature_date") == F.lit(night))
+        lake.write_night(catalog.HUB_IDENTIFIERS, account_links.hubs(degrees, cap), night)
+        top = lake.read_night(catalog.HUB_IDENTIFIERS, night)
         top_hubs = top.orderBy(F.desc("degree")).limit(conf.top_hubs).collect()  # bounded: top-k
         hubs_cut = top.count()
         log.info(
@@ -75,11 +75,9 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             type_weights=conf.type_weights,
             repeat_decay=conf.repeat_decay,
         )
-        edges = account_links.links(evidence, conf.min_link_score).withColumn(
-            "feature_date", F.lit(night)
-        )
-        lake.replace_date("graph.linkage_edges", edges, date_column="feature_date", day=night)
-        edges = lake.read("graph.linkage_edges").where(F.col("feature_date") == F.lit(night))
+        edges = account_links.links(evidence, conf.min_link_score)
+        lake.write_night(catalog.LINKAGE_EDGES, edges, night)
+        edges = lake.read_night(catalog.LINKAGE_EDGES, night)
 
         components = account_links.rings(
             edges,
@@ -93,34 +91,27 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
         clusters = account_links.stable_ring_ids(components, previous, night).join(
             components.select("seller_id", F.col("split").alias("ring_split")), "seller_id"
         )
-        notices = lake.read("bronze.takedown_notices").where(F.col("_ingest_date") <= F.lit(night))
+        notices = lake.read_history(catalog.bronze("takedown_notices"), until=night)
         features = account_links.ring_features(
             clusters,
             edges,
             takedowns=takedown_history(verdicts_known(notices, night)),
-            active_listings=lake.read("silver.listings_current").where(
-                (F.col("status") == "active") & (F.col("first_seen") <= F.lit(night))
+            active_listings=lake.read_history(catalog.LISTINGS_CURRENT, until=night).where(
+                F.col("status") == "active"
             ),
             first_nights=account_links.ring_first_nights(
                 clusters.select("seller_id", "ring_id"), previous, night
             ),
             night=night,
         )
-        rows = (
-            clusters.join(features, "ring_id")
-            .join(account_links.member_links(clusters, edges), "seller_id")
-            .withColumn("feature_date", F.lit(night))
+        rows = clusters.join(features, "ring_id").join(
+            account_links.member_links(clusters, edges), "seller_id"
         )
-        lake.replace_date("graph.account_clusters", rows, date_column="feature_date", day=night)
+        lake.write_night(catalog.ACCOUNT_CLUSTERS, rows, night)
         components.unpersist()
-        written = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(night))
+        written = lake.read_night(catalog.ACCOUNT_CLUSTERS, night)
         lineage = account_links.ring_lineage(written.select("seller_id", "ring_id"), previous)
-        lake.replace_date(
-            "graph.ring_lineage",
-            lineage.withColumn("feature_date", F.lit(night)),
-            date_column="feature_date",
-            day=night,
-        )
+        lake.write_night(catalog.RING_LINEAGE, lineage, night)
         identifiers.unpersist()
 
         health = written.agg(
@@ -132,8 +123,7 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
         entry.rows_out = int(health["sellers"])
         events = {
             r["event"]: r["count"]
-            for r in lake.read("graph.ring_lineage")
-            .where(F.col("feature_date") == F.lit(night))
+            for r in lake.read_night(catalog.RING_LINEAGE, night)
             .groupBy("event")
             .count()
             .collect()  # bounded: four event kinds
@@ -147,13 +137,10 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
 
 def _previous_clusters(ctx: JobContext, night: date) -> DataFrame | None:
     lake = ctx.lakehouse
-    if not lake.exists("graph.account_clusters"):
+    latest = lake.latest_night(catalog.ACCOUNT_CLUSTERS, before=night)
+    if latest is None:
         return None
-    clusters = lake.read("graph.account_clusters")
-    latest = clusters.where(F.col("feature_date") < F.lit(night)).agg(F.max("feature_date")).first()
-    if latest is None or latest[0] is None:
-        return None
-    return clusters.where(F.col("feature_date") == F.lit(latest[0])).select(
+    return lake.read_night(catalog.ACCOUNT_CLUSTERS, latest).select(
         "seller_id", "ring_id", "ring_first_night"
     )
 

@@ -9,27 +9,12 @@ import argparse
 import logging
 from datetime import date
 
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 
 HELP = "OPTIMIZE and VACUUM the tables the night wrote"
 log = logging.getLogger("radar.maintenance")
-# Table -> columns its files are Z-ordered by (what analysts filter on besides the date
-# partition), or () for plain compaction.
-MAINTAINED: dict[str, tuple[str, ...]] = {
-    "silver.listings_current": (),
-    "silver.sellers_current": (),
-    "silver.seller_identifiers": (),
-    "features.seller_features": (),
-    "features.listing_features": (),
-    "graph.linkage_edges": (),
-    "graph.account_clusters": (),
-    "gold.listing_scores": ("brand", "category"),
-    "gold.seller_risk": (),
-    "gold.ring_leads": (),
-    "gold.source_leads": (),
-    "gold.daily_kpis": (),
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,10 +27,12 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
 def maintain(ctx: JobContext, night: date) -> None:
     with ctx.step("maintenance", night) as entry:
-        done = [t for t in MAINTAINED if ctx.lakehouse.exists(t)]
+        # The catalog says which tables are maintained, and the columns their files are
+        # Z-ordered by (what analysts filter on besides the night), () for plain compaction.
+        done = [t for t in catalog.maintained() if ctx.lakehouse.exists(t)]
         for table in done:
             ctx.lakehouse.optimize_and_vacuum(
-                table, ctx.conf.scoring.vacuum_retention_hours, zorder_by=MAINTAINED[table]
+                table, ctx.conf.scoring.vacuum_retention_hours, zorder_by=table.zorder_by or ()
             )
         entry.message = f"optimized and vacuumed {len(done)} tables (retention {ctx.conf.scoring.vacuum_retention_hours} h)"
         log.info(entry.message)

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from jobs.runtime import runlog
 from jobs.runtime.arguments import iso_date
+from jobs.runtime.catalog import RUN_LOG
 from jobs.runtime.context import JobContext
 
 HELP = "run one night (or a range of nights) end to end, resuming a failed night"
@@ -103,15 +104,11 @@ def _train(ctx: JobContext, night: date) -> None:
 
 
 def _last_trained(ctx: JobContext, night: date) -> date | None:
-    if not ctx.lakehouse.exists(runlog.RUN_LOG):
+    if not ctx.lakehouse.exists(RUN_LOG):
         return None
     row = (
-        ctx.lakehouse.read(runlog.RUN_LOG)
-        .where(
-            (F.col("step") == "train")
-            & (F.col("status") == "succeeded")
-            & (F.col("run_date") < F.lit(night))
-        )
+        ctx.lakehouse.read_history(RUN_LOG, before=night)
+        .where((F.col("step") == "train") & (F.col("status") == "succeeded"))
         .where(F.col("message").startswith("version"))
         .agg(F.max("run_date"))
         .first()

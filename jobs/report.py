@@ -30,9 +30,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.reporting.ring_drawing import ring_figure
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
-from jobs.runtime.runlog import RUN_LOG
 from training.case_files import brand_cases, file_name
 from training.tracking import champion_version, use_tracking
 
@@ -58,24 +58,13 @@ def _png(fig: Any) -> str:
 def write_report(ctx: JobContext, night: date) -> Path:
     lake, conf = ctx.lakehouse, ctx.conf
     with ctx.step("report", night) as entry:
-        on_night = F.col("score_date") == F.lit(night)
         # Before a champion exists there are no gold rows: the report shows what the night has.
-        scores = _read_or_empty(
-            ctx,
-            "gold.listing_scores",
-            "listing_id string, brand string, category string, score double, flagged boolean, score_date date",
-        ).where(on_night)
+        scores = _night_or_empty(ctx, catalog.LISTING_SCORES, night)
         totals = scores.agg(
             F.count(F.lit(1)).alias("listings"),
             F.sum(F.col("flagged").cast("int")).alias("flagged"),
         ).first()
-        leads_table = _read_or_empty(
-            ctx,
-            "gold.ring_leads",
-            "ring_id string, score_date date, risk double, member_sellers array<string>, ring_size int, listings int, "
-            "flagged_listings int, brands_hit array<string>, shared_identifiers array<struct<members:bigint,identifier_type:string,identifier:string>>, "
-            "ship_origins array<string>, payee_accounts array<string>, first_seen date, last_seen date",
-        ).where(on_night)
+        leads_table = _night_or_empty(ctx, catalog.RING_LEADS, night)
         flagged_by_brand = (
             scores.where("flagged")
             .groupBy("brand", "category")
@@ -100,7 +89,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .limit(conf.scoring.report_top_leads)
             .collect()
         ]
-        edges = lake.read("graph.linkage_edges").where(F.col("feature_date") == F.lit(night))
+        edges = lake.read_night(catalog.LINKAGE_EDGES, night)
         for lead in leads:
             members = lead["member_sellers"]
             ring_edges = edges.where(
@@ -113,7 +102,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
             lead["shared_identifiers"] = (lead.get("shared_identifiers") or [])[:12]
         kpis = [
             r.asDict()
-            for r in _read_or_empty(ctx, "gold.daily_kpis", KPI_SCHEMA)
+            for r in lake.read_or_empty(catalog.DAILY_KPIS)
             .where(F.col("score_date") <= F.lit(night))
             .orderBy("score_date")
             .collect()  # bounded: one row per night
@@ -126,15 +115,14 @@ def write_report(ctx: JobContext, night: date) -> Path:
         ]
         sources = [
             r.asDict(recursive=True)
-            for r in _read_or_empty(ctx, "gold.source_leads", SOURCE_SCHEMA)
-            .where(on_night)
+            for r in _night_or_empty(ctx, catalog.SOURCE_LEADS, night)
             .orderBy("source_rank")
             .limit(conf.scoring.report_top_leads)
             .collect()  # bounded: top-k
         ]
         folder = Path(conf.paths.reports) / night.isoformat()
         brand_files = _write_brand_cases(ctx, night, folder / "brands", leads_table)
-        log_rows = lake.read(RUN_LOG).where(F.col("run_date") == F.lit(night))
+        log_rows = lake.read_night(catalog.RUN_LOG, night)
         quality = log_rows.where(
             (F.col("step") == "ingest")
             & (F.col("table_name") != "*")
@@ -150,19 +138,18 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .orderBy("table_name")
             .collect()
         )
-        folder = Path(conf.paths.reports) / night.isoformat()
         contracts = {  # the night's validation page of each table, when GE validated it
             r.table_name: f"data_contracts/{r.table_name}.html"
             for r in quality_rows
             if (folder / "data_contracts" / f"{r.table_name}.html").is_file()
         }
         drift = (
-            lake.read("ops.table_metrics")
-            .where((F.col("metric_date") == F.lit(night)) & F.col("status").isin("warn", "stop"))
+            lake.read_night(catalog.TABLE_METRICS, night)
+            .where(F.col("status").isin("warn", "stop"))
             .orderBy("table_name", "metric", "column_name")
             .limit(50)
             .collect()
-            if lake.exists("ops.table_metrics")
+            if lake.exists(catalog.TABLE_METRICS)
             else []
         )
         steps = (
@@ -211,17 +198,6 @@ def write_report(ctx: JobContext, night: date) -> Path:
         return path
 
 
-KPI_SCHEMA = (
-    "score_date date, listings_scored long, flagged long, confirmed_listings long, "
-    "share_flagged_before_notice double, share_flagged_before_first_order double, "
-    "median_days_to_flag double, flags_decided long, past_flag_precision double, "
-    "estimated_prevalence double"
-)
-SOURCE_SCHEMA = (
-    "source_type string, source string, score_date date, source_rank int, risk double, "
-    "rings array<string>, sellers int, confirmed_takedowns int, listings int, "
-    "brands array<string>, first_seen date, last_seen date"
-)
 # What an investigator reads first: news, in this order (steady and dormant rings are no news).
 NEWS = ("new", "re-emerged", "growing", "merged", "split", "shrinking")
 
@@ -268,9 +244,9 @@ def _write_brand_cases(
     lake = ctx.lakehouse
     if folder.exists():
         shutil.rmtree(folder)
-    if not lake.exists("gold.listing_scores") or "sources" not in leads.columns:
+    if not lake.exists(catalog.LISTING_SCORES) or "sources" not in leads.columns:
         return []
-    scores = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
+    scores = lake.read_night(catalog.LISTING_SCORES, night)
     cases: pd.DataFrame = brand_cases(scores, leads).toPandas()  # bounded: the night's flags
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -282,10 +258,9 @@ def _write_brand_cases(
     return written
 
 
-def _read_or_empty(ctx: JobContext, table: str, schema: str) -> DataFrame:
-    if ctx.lakehouse.exists(table):
-        return ctx.lakehouse.read(table)
-    return ctx.spark.createDataFrame([], schema)
+def _night_or_empty(ctx: JobContext, table: catalog.Table, night: date) -> DataFrame:
+    lake = ctx.lakehouse
+    return lake.read_night(table, night) if lake.exists(table) else lake.read_or_empty(table)
 
 
 def _ring_picture(members: list[str], edges: list[tuple[str, str, list[str]]]) -> str:

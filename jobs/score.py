@@ -1,7 +1,7 @@
 """Score every active listing of a night with the champion, and write the gold tables.
 
 Reads features.listing_features (feature_date = D), graph.account_clusters and
-silver.seller_identifiers; loads the registered model version the alias `champion` names (pinned
+graph.hub_identifiers of the night, and silver.seller_identifiers; loads the registered model version the alias `champion` names (pinned
 by number, so a promotion during the night cannot mix two models), scores in Spark, and writes:
 
 - gold.listing_scores  listing x score_date: score, flagged, model name and version, reasons
@@ -42,6 +42,7 @@ from features import account_links
 from features.listings import names_a_brand
 from features.sellers import takedown_history
 from features.verdicts import verdicts_known
+from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.conf import Conf
 from jobs.runtime.context import JobContext
@@ -55,14 +56,6 @@ from training.tracking import champion_version, use_tracking
 
 HELP = "score every active listing with the champion model; write the gold tables"
 log = logging.getLogger("radar.score")
-GOLD = (
-    "gold.listing_scores",
-    "gold.seller_risk",
-    "gold.source_leads",
-    "gold.ring_leads",
-    "gold.daily_kpis",
-)
-GOLD_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 NAMES_NO_BRAND = "names_no_brand"  # the reason of a listing outside the model's scope (score 0)
 
 
@@ -95,37 +88,26 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             log.warning(entry.message)
             return
         model = mlflow.spark.load_model(f"models:/{conf.mlflow.model_name}/{version}")
-        on_night = F.col("feature_date") == F.lit(night)
-        features = lake.read("features.listing_features").where(on_night)
+        features = lake.read_night(catalog.LISTING_FEATURES, night)
         # The model runs once: the reasons' statistics, the flags' cut-off and the write read this.
         model_output = model_scores(features, model).persist()
-        lake.replace_date(
-            "gold.listing_scores",
+        lake.write_night(
+            catalog.LISTING_SCORES,
             listing_scores(model_output, model, conf, night=night, version=version),
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
+            night,
         )
         model_output.unpersist()
-        written = lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(night))
-        lake.replace_date(
-            "gold.seller_risk",
-            seller_risk(written),
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
-        )
-        sellers = lake.read("gold.seller_risk").where(F.col("score_date") == F.lit(night))
-        night_clusters = lake.read("graph.account_clusters").where(on_night)
+        written = lake.read_night(catalog.LISTING_SCORES, night)
+        lake.write_night(catalog.SELLER_RISK, seller_risk(written), night)
+        sellers = lake.read_night(catalog.SELLER_RISK, night)
+        night_clusters = lake.read_night(catalog.ACCOUNT_CLUSTERS, night)
         clusters = night_clusters.select("seller_id", "ring_id")
-        notices = lake.read("bronze.takedown_notices").where(F.col("_ingest_date") <= F.lit(night))
+        notices = lake.read_history(catalog.bronze("takedown_notices"), until=night)
         sources = source_leads(
             account_links.identifiers_in_window(
-                lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
+                lake.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
             ),
-            lake.read("graph.hub_identifiers").where(on_night),
+            lake.read_night(catalog.HUB_IDENTIFIERS, night),
             clusters,
             takedown_history(verdicts_known(notices, night)),
             sellers,
@@ -134,15 +116,10 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             min_confirmed_sellers=conf.scoring.source_min_confirmed_sellers,
             night=night,
         )
-        lake.replace_date(
-            "gold.source_leads",
-            sources.repartition(1).sortWithinPartitions("source_rank"),
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
+        lake.write_night(
+            catalog.SOURCE_LEADS, sources.repartition(1).sortWithinPartitions("source_rank"), night
         )
-        sources = lake.read("gold.source_leads").where(F.col("score_date") == F.lit(night))
+        sources = lake.read_night(catalog.SOURCE_LEADS, night)
         leads = (
             ring_leads(
                 written,
@@ -153,7 +130,7 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             )
             .transform(
                 ring_status,
-                lake.read("graph.ring_lineage").where(on_night),
+                lake.read_night(catalog.RING_LINEAGE, night),
                 night_clusters.select("seller_id", "ring_id", "ring_first_night"),
                 _previous_clusters(lake, night),
                 _previous_leads(lake, night),
@@ -162,41 +139,27 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
                 whack_a_mole,
                 clusters,
                 notices,
-                lake.read("silver.sellers_current"),
+                lake.read(catalog.SELLERS_CURRENT),
                 written,
                 night=night,
             )
             .transform(with_sources, sources)
         )
-        lake.replace_date(
-            "gold.ring_leads",
-            # One file per night, in lead order: readers that keep file order see it ranked.
-            leads.repartition(1).sortWithinPartitions("lead_rank"),
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
+        # One file per night, in lead order: readers that keep file order see it ranked.
+        lake.write_night(
+            catalog.RING_LEADS, leads.repartition(1).sortWithinPartitions("lead_rank"), night
         )
         kpis = daily_kpis(
             written,
-            lake.read("gold.listing_scores").select("listing_id", "score_date", "flagged"),
+            lake.read(catalog.LISTING_SCORES).select("listing_id", "score_date", "flagged"),
             notices,
-            lake.read("bronze.orders")
-            .where(F.col("_ingest_date") <= F.lit(night))
-            .select("listing_id", "ordered_at"),
-            lake.read("silver.listings_current").select("listing_id", "created_at"),
+            lake.read_history(catalog.bronze("orders"), until=night).select(
+                "listing_id", "ordered_at"
+            ),
+            lake.read(catalog.LISTINGS_CURRENT).select("listing_id", "created_at"),
             night=night,
         )
-        lake.replace_date(
-            "gold.daily_kpis",
-            kpis,
-            date_column="score_date",
-            day=night,
-            partition_by=("score_date",),
-            properties=GOLD_PROPERTIES,
-        )
-        for table in GOLD:  # tables created before the property existed
-            lake.enable_change_feed(table)
+        lake.write_night(catalog.DAILY_KPIS, kpis, night)
         totals = written.agg(
             F.count(F.lit(1)).alias("n"), F.sum(F.col("flagged").cast("int")).alias("flagged")
         ).first()
@@ -254,48 +217,33 @@ def listing_scores(
 
 
 def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: date) -> DataFrame:
-    """The identifiers ring members used in the linkage window, hubs above the cap left out (a
-    mall's Wi-Fi is no evidence), with the member's ring."""
+    """The identifiers ring members used in the linkage window, with the member's ring; the hubs
+    the linkage cut tonight (graph.hub_identifiers) left out, as they linked no one (a mall's
+    Wi-Fi is no evidence). Read, not recomputed: the leads show the evidence the rings rest on."""
     identifiers = account_links.identifiers_in_window(
-        lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
+        lake.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
     )
-    hubs = account_links.hubs(
-        account_links.identifier_degrees(identifiers), conf.linkage.hub_degree_cap
-    )
+    hubs = lake.read_night(catalog.HUB_IDENTIFIERS, night).select("identifier_type", "identifier")
     return identifiers.join(hubs, ["identifier_type", "identifier"], "left_anti").join(
         clusters.where(F.col("ring_id").isNotNull()), "seller_id"
     )
 
 
-def _latest_before(lake: Lakehouse, table: str, date_column: str, night: date) -> date | None:
-    """The last date before the night that `table` holds rows for (None: none, or no table)."""
-    if not lake.exists(table):
-        return None
-    row = lake.read(table).where(F.col(date_column) < F.lit(night)).agg(F.max(date_column)).first()
-    return row[0] if row else None
-
-
 def _previous_clusters(lake: Lakehouse, night: date) -> DataFrame | None:
     """(seller_id, ring_id) of the last linkage night before this one."""
-    before = _latest_before(lake, "graph.account_clusters", "feature_date", night)
+    before = lake.latest_night(catalog.ACCOUNT_CLUSTERS, before=night)
     if before is None:
         return None
-    return (
-        lake.read("graph.account_clusters")
-        .where(F.col("feature_date") == F.lit(before))
-        .select("seller_id", "ring_id")
-    )
+    return lake.read_night(catalog.ACCOUNT_CLUSTERS, before).select("seller_id", "ring_id")
 
 
 def _previous_leads(lake: Lakehouse, night: date) -> DataFrame | None:
     """(ring_id, status, nights_active) of the last scored night before this one (None before
     the first night, or when those leads predate the lifecycle columns)."""
-    before = _latest_before(lake, "gold.ring_leads", "score_date", night)
+    before = lake.latest_night(catalog.RING_LEADS, before=night)
     if before is None:
         return None
-    leads = lake.read("gold.ring_leads")
+    leads = lake.read_night(catalog.RING_LEADS, before)
     if not {"status", "nights_active"} <= set(leads.columns):
         return None
-    return leads.where(F.col("score_date") == F.lit(before)).select(
-        "ring_id", "status", "nights_active"
-    )
+    return leads.select("ring_id", "status", "nights_active")

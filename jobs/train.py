@@ -37,15 +37,13 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.listings import names_a_brand
-from features.verdicts import verdicts_known
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.conf import Conf, TrainingConf
 from jobs.runtime.context import JobContext
-from jobs.runtime.lakehouse import Lakehouse
+from jobs.runtime.datasets import Examples, read_examples
 from jobs.runtime.runlog import RunRecord
 from training import models
 from training.baseline import rules_score
-from training.examples import feature_columns, labelled_notices, training_set
 from training.metrics import pr_curve, ranking_metrics
 from training.population import (
     class_weights,
@@ -69,8 +67,6 @@ from training.tracking import (
 
 HELP = "train and register a counterfeit classifier; promote it through the gate"
 log = logging.getLogger("radar.train")
-FEATURES, NOTICES = "features.listing_features", "bronze.takedown_notices"
-INPUTS = (FEATURES, NOTICES)
 CANDIDATES = ("logistic_regression", "gradient_boosted_trees", "monotone_boosted_trees")
 
 
@@ -83,17 +79,6 @@ class TrainResult:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Examples:
-    """The night's labelled examples and where they came from."""
-
-    examples: DataFrame  # label columns + feature columns, one row per labelled listing
-    columns: list[str]  # the model's input columns
-    versions: dict[str, int]  # Delta version of each input table
-    features: DataFrame  # features.listing_features at its pinned version (every night)
-    reported: DataFrame  # listing_id of every listing reported by the night (any verdict)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_night_argument(parser, "the training cutoff night")
 
@@ -102,20 +87,6 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     result = train(ctx, args.date)
     summary = {"version": result.version, "alias": result.alias, "reason": result.reason}
     print(json.dumps({**summary, "metrics": result.metrics}, indent=2, default=str))
-
-
-def read_examples(lake: Lakehouse, night: date) -> Examples:
-    """Labels known by the night, joined point-in-time to the features (no look-ahead)."""
-    versions = {table: lake.version(table) for table in INPUTS}
-    features = lake.read(FEATURES, version=versions[FEATURES])
-    notices = lake.read(NOTICES, version=versions[NOTICES]).where(
-        F.col("_ingest_date") <= F.lit(night)
-    )
-    examples = training_set(labelled_notices(notices, night), features).withColumn(
-        "labelled", F.lit(True)
-    )
-    reported = verdicts_known(notices, night).select("listing_id").distinct()
-    return Examples(examples, feature_columns(features), versions, features, reported)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.runtime.catalog import LISTING_FEATURES, RUN_LOG, bronze, quarantine
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from training.examples import feature_columns, labelled_notices, training_set
@@ -76,7 +77,7 @@ catalog
 
 # %%
 steps = (
-    lake.read("ops.run_log")
+    lake.read(RUN_LOG)
     .where(F.col("table_name") == "*")
     .groupBy("run_date", "step")
     .agg(
@@ -106,13 +107,13 @@ quarantine_tables = [t.tableName for t in spark.sql("SHOW TABLES IN quarantine")
 
 
 def violations_of(table: str) -> DataFrame:
-    rows = lake.read(f"quarantine.{table}")
+    rows = lake.read(quarantine(table))
     return rows.select(
         F.lit(table).alias("table"), "_ingest_date", F.explode("_violations").alias("rule")
     )
 
 
-quarantined_rows = sum(lake.read(f"quarantine.{t}").count() for t in quarantine_tables)
+quarantined_rows = sum(lake.read(quarantine(t)).count() for t in quarantine_tables)
 print(f"quarantined rows: {quarantined_rows} in {len(quarantine_tables)} tables")
 per_rule = (
     reduce(DataFrame.unionByName, [violations_of(t) for t in quarantine_tables])
@@ -140,9 +141,9 @@ plt.show()
 # model learns from. Most listings are never reported: these are the labelled few.
 
 # %%
-features = lake.read("features.listing_features")
+features = lake.read(LISTING_FEATURES)
 last_night = features.agg(F.max("feature_date")).first()[0]
-labels = labelled_notices(lake.read("bronze.takedown_notices"), last_night)
+labels = labelled_notices(lake.read(bronze("takedown_notices")), last_night)
 examples = training_set(labels, features).persist()
 columns = feature_columns(features)
 counts = examples.groupBy("label").count().toPandas()  # two rows

@@ -22,7 +22,7 @@
 # model that leans on them alone would be blind to exactly the accounts investigators miss.
 #
 # The training set, the time split, the pipelines and the metrics are the project's own
-# (`jobs/train.py` `read_examples`, `training/split.py`, `training/models.py`,
+# (`jobs/runtime/datasets.py` `read_examples`, `training/split.py`, `training/models.py`,
 # `training/metrics.py`); the run is logged to the same MLflow experiment as the nightly
 # trainings, and the `champion` alias is left alone (the promotion gate moves it, not a notebook).
 
@@ -35,9 +35,10 @@ import pandas as pd
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
+from jobs.runtime.catalog import LISTING_FEATURES
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
-from jobs.train import read_examples
+from jobs.runtime.datasets import read_examples
 from training import models
 from training.metrics import pr_curve, ranking_metrics
 from training.split import split_boundary, time_split
@@ -61,7 +62,7 @@ print("lakehouse:", conf.paths.lakehouse, "| MLflow:", conf.mlflow.tracking_uri)
 # train. The night is the latest one with features.
 
 # %%
-night = lake.read("features.listing_features").agg(F.max("feature_date")).first()[0]
+night = lake.latest_night(LISTING_FEATURES)
 data = read_examples(lake, night)
 examples = data.examples.orderBy("listing_id")  # a total order: the fit does not depend on shuffles
 boundary = split_boundary(examples, training.eval_days)

@@ -20,8 +20,9 @@
 #
 # Everything comes from the night's tables: `gold.ring_leads` (the lead and its evidence, with
 # pseudonymised identifiers), `graph.linkage_edges` (the links), `silver.seller_identifiers`
-# through the linkage functions of `features/account_links.py` (the identifiers behind the links, and
-# the hubs above `linkage.hub_degree_cap` that linked no one), `gold.listing_scores` (listings).
+# through the linkage functions of `features/account_links.py` (the identifiers behind the links),
+# `graph.hub_identifiers` (the hubs the linkage cut, which linked no one), `gold.listing_scores`
+# (listings).
 
 # %%
 import os
@@ -32,6 +33,15 @@ from pyspark.sql import functions as F
 
 from features import account_links
 from features.verdicts import verdicts_known
+from jobs.runtime.catalog import (
+    HUB_IDENTIFIERS,
+    LINKAGE_EDGES,
+    LISTING_SCORES,
+    LISTINGS_CURRENT,
+    RING_LEADS,
+    SELLER_IDENTIFIERS,
+    bronze,
+)
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from jobs.reporting.ring_drawing import ring_figure
@@ -54,9 +64,9 @@ print("lakehouse:", conf.paths.lakehouse, "tables:", len(ctx.open_tables()))
 
 # %%
 lead = spark.sql(
-    """
-    SELECT * FROM gold.ring_leads
-    WHERE score_date = (SELECT max(score_date) FROM gold.ring_leads) AND lead_rank = 1
+    f"""
+    SELECT * FROM {RING_LEADS}
+    WHERE score_date = (SELECT max(score_date) FROM {RING_LEADS}) AND lead_rank = 1
     """
 ).first()
 night, ring_id, members = lead.score_date, lead.ring_id, list(lead.member_sellers)
@@ -71,32 +81,31 @@ print(
 #
 # Each linked pair of accounts shares identifiers whose evidence reached `linkage.min_link_score`.
 # Below, the identifiers two or more members share within the linkage window (blue squares), and
-# the hub identifiers members used that were cut: a mall's Wi-Fi or a carrier's NAT address,
-# shared by more than `linkage.hub_degree_cap` sellers, is no evidence (grey, dashed). IP
-# addresses are shown as their network, as in the gold tables.
+# the hub identifiers members used that the linkage cut that night (`graph.hub_identifiers`): a
+# mall's Wi-Fi or a carrier's NAT address, shared by more than `linkage.hub_degree_cap` sellers,
+# is no evidence (grey, dashed). IP addresses are shown as their network, as in the gold tables.
 
 # %%
 links = (
-    lake.read("graph.linkage_edges")
-    .where(F.col("feature_date") == F.lit(night))
+    lake.read_night(LINKAGE_EDGES, night)
     .where(F.col("src_seller_id").isin(members) & F.col("dst_seller_id").isin(members))
     .select("src_seller_id", "dst_seller_id", "signal_types", "weight")
     .collect()  # bounded: pairs inside one ring
 )
 window = account_links.identifiers_in_window(
-    lake.read("silver.seller_identifiers"), night, conf.linkage.window_days
+    lake.read(SELLER_IDENTIFIERS), night, conf.linkage.window_days
 )
 used = window.where(F.col("seller_id").isin(members))
 keys = ["identifier_type", "identifier"]
 # Degrees over every seller, but only for the identifiers this ring used.
 degrees = account_links.identifier_degrees(window.join(used.select(*keys).distinct(), keys, "left_semi"))
-cap = conf.linkage.hub_degree_cap
+hubs = lake.read_night(HUB_IDENTIFIERS, night).select(*keys, F.lit(True).alias("hub"))
 members_using = F.size(F.collect_set("seller_id").over(Window.partitionBy(*keys)))
 identifiers = (
     used.select("seller_id", *keys)
     .distinct()
     .join(degrees, keys)
-    .join(account_links.hubs(degrees, cap).select(*keys, F.lit(True).alias("hub")), keys, "left")
+    .join(hubs, keys, "left")
     .select(
         "seller_id",
         "identifier_type",
@@ -159,10 +168,10 @@ evidence
 
 # %%
 listings = (
-    lake.read("gold.listing_scores")
-    .where((F.col("score_date") == F.lit(night)) & F.col("seller_id").isin(members))
+    lake.read_night(LISTING_SCORES, night)
+    .where(F.col("seller_id").isin(members))
     .join(
-        lake.read("silver.listings_current").select(
+        lake.read(LISTINGS_CURRENT).select(
             "listing_id", "title", "price_usd", "ships_from"
         ),
         "listing_id",
@@ -203,7 +212,7 @@ brands
 
 # %%
 notices = (
-    verdicts_known(lake.read("bronze.takedown_notices"), night)
+    verdicts_known(lake.read(bronze("takedown_notices")), night)
     .where(F.col("seller_id").isin(members))
     .groupBy("brand", "verdict")
     .count()

@@ -26,6 +26,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from data_contracts.schemas import INGEST_DATE, RAW_TABLES, SOURCE_FILE
 from jobs.ingest import ingest
+from jobs.runtime.catalog import Table
 from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
 from jobs.simulate import simulate
@@ -76,9 +77,9 @@ def _killed_at(monkeypatch: pytest.MonkeyPatch, table: str, nth: int) -> None:
     original = Lakehouse.merge
     writes = 0
 
-    def merge(self: Lakehouse, name: str, *args: Any, **kwargs: Any) -> None:
+    def merge(self: Lakehouse, name: Table | str, *args: Any, **kwargs: Any) -> None:
         nonlocal writes
-        if name == table:
+        if str(name) == table:
             writes += 1
             if writes == nth:
                 raise Killed(f"killed before write {nth} into {table}")

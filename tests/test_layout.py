@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from jobs.runtime.conf import PROJECT_ROOT
@@ -48,3 +49,59 @@ def test_module_names_are_unique_across_the_project() -> None:
             if path.name not in _NAMES_PYTHON_GIVES:
                 homes.setdefault(path.name, []).append(str(path.relative_to(PROJECT_ROOT)))
     assert {name: where for name, where in homes.items() if len(where) > 1} == {}
+
+
+# The layers of the lakehouse: a string that names `layer.table` outside the catalog is a table
+# spelled at a call instead of declared once.
+_TABLE_NAME = re.compile(
+    r"(?<![\w.])(bronze|quarantine|silver|features|graph|gold|ops)\.(?!py\b)[a-z_]+\b"
+)
+_CATALOG = Path("jobs/runtime/catalog.py")
+# The simulator writes the landing zone and the bench reads Parquet exports: neither names a
+# table of the lakehouse, so neither is excepted.
+_EXCEPTED: dict[Path, str] = {}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring nodes (a docstring names tables to explain, not to read them)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _quoted_table_names(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docstrings = _docstrings(tree)
+    hits = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):  # f"bronze.{raw}": the literal head names a layer
+            head = node.values[0] if node.values else None
+            if isinstance(head, ast.Constant) and re.search(
+                r"(?<![\w.])(bronze|quarantine|silver|features|graph|gold|ops)\.$", str(head.value)
+            ):
+                hits.append(f"{path.name}:{node.lineno}: f-string {head.value}{{...}}")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and (match := _TABLE_NAME.search(node.value))
+        ):
+            hits.append(f"{path.name}:{node.lineno}: {match.group(0)}")
+    return hits
+
+
+def test_tables_are_named_only_in_the_catalog() -> None:
+    """Steps name a table by its catalog entry; only jobs/runtime/catalog.py spells `layer.table`
+    (the next step, point-in-time reads, rests on every read going through the catalog)."""
+    found = {
+        str(path.relative_to(PROJECT_ROOT)): hits
+        for package in ("jobs", "features", "training")
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
+        if path.relative_to(PROJECT_ROOT) not in (_CATALOG, *_EXCEPTED)
+        and (hits := _quoted_table_names(path))
+    }
+    assert found == {}

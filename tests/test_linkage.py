@@ -27,10 +27,10 @@ from features.account_links import (
 from features.graph import connected_components
 from features.sellers import takedown_history
 from features.verdicts import verdicts_known
-from jobs.runtime.conf import LinkageConf
+from jobs.runtime.conf import load_conf
 
 NIGHT = date(2026, 11, 1)
-DEFAULTS = LinkageConf()
+DEFAULTS = load_conf(None).linkage  # the defaults of conf/base.yaml (local.yaml sets only spark)
 
 
 def _scipy_partition(edges: list[tuple[str, str]]) -> set[frozenset[str]]:

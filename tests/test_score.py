@@ -24,10 +24,12 @@ from pyspark.testing import assertDataFrameEqual
 from features.account_links import ring_lineage
 from features.networks import ip_prefix
 from jobs.maintenance import maintain
+from jobs.runtime import catalog
+from jobs.runtime.catalog import GOLD
 from jobs.runtime.conf import Conf
 from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
-from jobs.score import GOLD, score_night
+from jobs.score import score_night
 from tests.conftest import conf_for
 from training.metrics import listing_order
 from training.scoring import (
@@ -108,9 +110,9 @@ def at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour)
 
 
-def gold_rows(lake: Lakehouse, table: str) -> list[str]:
+def gold_rows(lake: Lakehouse, table: catalog.Table) -> list[str]:
     """Every row of the night, as sorted text: equal lists mean identical tables."""
-    rows = lake.read(table).where(F.col("score_date") == F.lit(NIGHT)).collect()
+    rows = lake.read_night(table, NIGHT).collect()
     return sorted(repr(r) for r in rows)
 
 
@@ -250,6 +252,12 @@ def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
         "last_seen date, days_seen int",
     )
     lake.overwrite("silver.seller_identifiers", identifiers)
+    # What the linkage cut tonight with a cap of 3 sellers (the score reads it, not the cap).
+    hubs = spark.createDataFrame(
+        [("wifi", "mall-wifi", 4, NIGHT)],
+        "identifier_type string, identifier string, degree long, feature_date date",
+    )
+    lake.write_night(catalog.HUB_IDENTIFIERS, hubs, NIGHT)
 
 
 @pytest.fixture(scope="module")
@@ -406,8 +414,10 @@ def test_score_killed_after_first_gold_write_then_rerun_equals_uninterrupted(
 ) -> None:
     original = Lakehouse.replace_date
 
-    def killed_after_listing_scores(self: Lakehouse, table: str, *args: Any, **kwargs: Any) -> None:
-        if table == "gold.seller_risk":
+    def killed_after_listing_scores(
+        self: Lakehouse, table: catalog.Table | str, *args: Any, **kwargs: Any
+    ) -> None:
+        if table == catalog.SELLER_RISK:
             raise RuntimeError("killed")
         original(self, table, *args, **kwargs)
 

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from data_contracts.schemas import RAW_TABLES
 from jobs.cli import main
-from jobs.runtime.conf import Conf, SimulatorConf
+from jobs.runtime.conf import Conf, SimulatorConf, load_conf
 from jobs.runtime.context import JobContext
 from jobs.simulate import add_arguments, run, simulate
 from jobs.simulator.brand_dimension import BRANDS, CHEAP_GENUINE_KINDS, MIN_AUTHORISED_RATIO
@@ -187,7 +187,7 @@ def _price_to_reference(world: World, conf: Conf) -> DataFrame:
 
 
 def test_every_scenario_is_valid_and_every_knob_has_a_randomised_range() -> None:
-    base = SimulatorConf()
+    base = load_conf(None).simulator
     for name, overrides in SCENARIOS.items():
         knobs = scenario(base, name)
         assert {k: getattr(knobs, k) for k in overrides} == dict(overrides), name
@@ -196,7 +196,7 @@ def test_every_scenario_is_valid_and_every_knob_has_a_randomised_range() -> None
 
 
 def test_randomised_knobs_are_drawn_in_their_range_and_depend_only_on_the_seed() -> None:
-    base = SimulatorConf()
+    base = load_conf(None).simulator
     first, again, other = randomised(base, 1101), randomised(base, 1101), randomised(base, 2202)
     assert first == again
     assert first != other

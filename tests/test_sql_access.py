@@ -23,11 +23,11 @@ from deltalake import DeltaTable
 from pyspark.find_spark_home import _find_spark_home
 from pyspark.sql import functions as F
 
+from jobs.runtime.catalog import GOLD, Table
 from jobs.runtime.conf import PROJECT_ROOT
 from jobs.runtime.lakehouse import local_tables
 from jobs.runtime.session import LAYERS
 from jobs.runtime.writer_lock import LOCK_FILE
-from jobs.score import GOLD
 from jobs.sql import registration_sql
 from tests.world import LAST, World
 
@@ -134,15 +134,15 @@ def test_jdbc_client_queries_the_thrift_server(night_world: World, thrift_server
     assert found == _leads(night_world) and found
 
 
-@pytest.mark.parametrize("table", GOLD)
-def test_gold_tables_read_with_a_non_spark_delta_reader(night_world: World, table: str) -> None:
+@pytest.mark.parametrize("table", GOLD, ids=str)
+def test_gold_tables_read_with_a_non_spark_delta_reader(night_world: World, table: Table) -> None:
     """delta-rs (the `deltalake` package) reads what Spark wrote, row for row."""
     lake = night_world.lake
     arrow = DeltaTable(lake.path(table)).to_pyarrow_table(filters=[("score_date", "=", LAST)])
     spark_rows = lake.read(table).where(F.col("score_date") == F.lit(LAST))
     assert arrow.num_rows == spark_rows.count() > 0
     key = {"gold.listing_scores": "listing_id", "gold.seller_risk": "seller_id"}.get(
-        table, "ring_id"
+        table.name, "ring_id"
     )
     assert set(arrow.column(key).to_pylist()) == {r[0] for r in spark_rows.select(key).collect()}
 

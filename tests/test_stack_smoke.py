@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from data_contracts.schemas import INGEST_DATE
+from jobs.runtime.catalog import Table
 from jobs.runtime.conf import Conf
 from jobs.runtime.context import JobContext
 from jobs.runtime.jars import JarCacheError, cached_jars
@@ -54,6 +55,31 @@ def test_replace_date_twice_leaves_one_copy(spark: SparkSession, lakehouse: Lake
             "features.smoke", rows, date_column="feature_date", day=date(2026, 11, 1)
         )
     assert lakehouse.read("features.smoke").count() == 1
+
+
+SMOKE_NIGHTS = Table("graph.smoke_nights", keys=("id", "feature_date"), night_column="feature_date")
+
+
+def test_nights_written_through_a_catalog_entry_read_back_by_night_and_history(
+    spark: SparkSession, lakehouse: Lakehouse
+) -> None:
+    first, second = date(2026, 11, 1), date(2026, 11, 2)
+    rows = spark.createDataFrame([("x",), ("y",)], "id string")
+    lakehouse.write_night(SMOKE_NIGHTS, rows, first)
+    lakehouse.write_night(SMOKE_NIGHTS, rows.where("id = 'x'"), second)
+    lakehouse.write_night(SMOKE_NIGHTS, rows.where("id = 'x'"), second)  # a re-run replaces
+
+    on = "id string, feature_date date"
+    assertDataFrameEqual(
+        lakehouse.read_night(SMOKE_NIGHTS, second), spark.createDataFrame([("x", second)], on)
+    )
+    assertDataFrameEqual(
+        lakehouse.read_history(SMOKE_NIGHTS, before=second),
+        spark.createDataFrame([("x", first), ("y", first)], on),
+    )
+    assert lakehouse.read_history(SMOKE_NIGHTS, until=second).count() == 3
+    assert lakehouse.latest_night(SMOKE_NIGHTS, before=second) == first
+    assert lakehouse.latest_night(SMOKE_NIGHTS) == second
 
 
 def test_session_fails_clearly_without_the_delta_jar(conf: Conf, tmp_path: Path) -> None:

@@ -43,12 +43,14 @@ from scipy.sparse.csgraph import connected_components as scipy_connected_compone
 
 from features import sellers as seller_features
 from features.graph import connected_components
+from features.night import SHARED_WITH_CONFIRMED
 from features.verdicts import end_of, verdicts_known
+from jobs.runtime import catalog
 from jobs.runtime.conf import load_conf
 from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
 
-SHARED_TYPES = ("ship_origin", "payee")  # as jobs/features.py passes them
+SHARED_TYPES = SHARED_WITH_CONFIRMED  # as features/night.py passes them
 
 # Columns of the seller aggregation and how two engines' values are compared: integers and
 # flags exactly, averages and prices within a relative 1e-9 (summation order differs).
@@ -80,24 +82,24 @@ def timed(into: dict[str, float], key: str) -> Iterator[None]:
 def export_inputs(lake: Lakehouse, night: date, folder: Path) -> dict[str, int]:
     """Write the night's inputs of both comparisons as Parquet under `folder`, limited to what was
     known on the night exactly as jobs/features.py limits them; returns the rows of each."""
-    known = F.col("_ingest_date") <= F.lit(night)
-    verdicts = verdicts_known(lake.read("bronze.takedown_notices").where(known), night)
+    notices = lake.read_history(catalog.bronze("takedown_notices"), until=night)
+    verdicts = verdicts_known(notices, night)
     frames = {
-        "sellers": lake.read("silver.sellers_current")
+        "sellers": lake.read(catalog.SELLERS_CURRENT)
         .where(F.col("registered_at") < end_of(night))
         .select("seller_id", "registered_at", "store_template", "store_modules"),
         # catalog() reads the listing rows of the night: their brand and price_to_reference are
         # features (brand matching), which features.listing_features holds for the same listings.
-        "listings": lake.read("features.listing_features")
-        .where(F.col("feature_date") == F.lit(night))
-        .select("seller_id", "brand_canonical", "price_to_reference"),
+        "listings": lake.read_night(catalog.LISTING_FEATURES, night).select(
+            "seller_id", "brand_canonical", "price_to_reference"
+        ),
         "verdicts": verdicts.select("seller_id", "verdict"),
-        "identifiers": lake.read("silver.seller_identifiers")
-        .where(F.col("first_seen") <= F.lit(night))
-        .select("seller_id", "identifier_type", "identifier"),
-        "edges": lake.read("graph.linkage_edges")
-        .where(F.col("feature_date") == F.lit(night))
-        .select("src_seller_id", "dst_seller_id"),
+        "identifiers": lake.read_history(catalog.SELLER_IDENTIFIERS, until=night).select(
+            "seller_id", "identifier_type", "identifier"
+        ),
+        "edges": lake.read_night(catalog.LINKAGE_EDGES, night).select(
+            "src_seller_id", "dst_seller_id"
+        ),
     }
     rows = {}
     for name, frame in frames.items():
@@ -110,8 +112,9 @@ def export_inputs(lake: Lakehouse, night: date, folder: Path) -> dict[str, int]:
 
 
 def spark_seller_aggregation(spark: SparkSession, inputs: Path, night: date) -> DataFrame:
-    """One row per seller: the functions of features/sellers.py joined as jobs/features.py joins
-    them, over the exported Parquet inputs."""
+    """One row per seller: the part of features.night.night_seller_features that DuckDB SQL
+    replicates (storefront, catalog, takedown history, shared sources; not reviews, neighbours or
+    rings), joined in the same order, over the exported Parquet inputs."""
     sellers = spark.read.parquet(str(inputs / "sellers"))
     listings = spark.read.parquet(str(inputs / "listings"))
     verdicts = spark.read.parquet(str(inputs / "verdicts"))
@@ -359,8 +362,8 @@ def night_records(lake: Lakehouse, night: date) -> list[dict[str, Any]]:
     """The whole-step records of the night in ops.run_log (a few rows per attempt of each step),
     read here because this child has Spark; the bench picks the night's and the score run's."""
     rows = (
-        lake.read("ops.run_log")
-        .where((F.col("run_date") == F.lit(night)) & (F.col("table_name") == "*"))
+        lake.read_night(catalog.RUN_LOG, night)
+        .where(F.col("table_name") == "*")
         .select(*RECORD_COLUMNS)
         .withColumn("started_at", F.date_format("started_at", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS"))
         .collect()  # bounded: one row per step and attempt

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.bench.stages import SKEW_MIN_TASK_SECONDS, SKEW_RATIO
+from jobs.runtime.catalog import RUN_LOG
 
 BEGIN = "<!-- bench:begin (written by `make bench`, jobs/bench; replaced by the next run) -->"
 END = "<!-- bench:end -->"
@@ -147,7 +148,7 @@ def _header(run: Result) -> list[str]:
         f"`spark.master={run['master']}`, driver memory {run['driver_memory']}, "
         f"{run['shuffle_partitions']} shuffle partitions, Great Expectations "
         f"**{'on' if run['great_expectations'] else 'off'}**. Per-step seconds and rows are the "
-        "night's own records in ops.run_log; rows/s/core divides a step's rows (read, else "
+        f"night's own records in {RUN_LOG}; rows/s/core divides a step's rows (read, else "
         f"written) by its seconds and {run['cores']} cores, listings/s/core the size's listings "
         "(comparable across steps; shown for steps that recorded rows). Peak memory is resident memory "
         "sampled every 0.5 s, in GiB: Python driver / JVM (driver and local executors) / "

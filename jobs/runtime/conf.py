@@ -1,8 +1,10 @@
 """Typed configuration: conf/base.yaml, overlaid by one environment file, overlaid by --set.
 
 Configuration is data (STYLE.md): every threshold, cap and window the pipeline uses is a key here,
-documented in README.md. Loading is strict: an unknown key or a bad value stops the run with a
-message that names the key and the file (or the --set) it came from.
+documented in README.md. Every default lives in conf/base.yaml, and only there: the models below
+declare types and bounds, no values, so a key base.yaml lacks is an error rather than a second,
+silent default. Loading is strict: an unknown key, a missing key or a bad value stops the run with
+a message that names the key and the file (or the --set) it came from.
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ class PathsConf(_Section):
 
 class SparkConf(_Section):
     master: str
-    app_name: str = "counterfeit-radar"
-    driver_memory: str = "4g"
-    shuffle_partitions: int = Field(8, ge=1)
-    ui_enabled: bool = False
-    log_level: Literal["ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"] = "WARN"
-    extra: dict[str, str] = Field(default_factory=dict)
+    app_name: str
+    driver_memory: str
+    shuffle_partitions: int = Field(ge=1)
+    ui_enabled: bool
+    log_level: Literal["ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"]
+    extra: dict[str, str]
 
     @field_validator("extra", mode="before")
     @classmethod
@@ -60,8 +62,8 @@ class SparkConf(_Section):
 class MlflowConf(_Section):
     tracking_uri: str
     artifact_root: str
-    experiment: str = "counterfeit-radar"
-    model_name: str = "counterfeit_listing_classifier"
+    experiment: str
+    model_name: str
 
 
 class SimulatorConf(_Section):
@@ -71,74 +73,61 @@ class SimulatorConf(_Section):
     world unchanged, so a scenario (jobs/simulator/scenarios.py) or --randomise turns it on.
     """
 
-    listings_per_seller: float = Field(20.0, gt=0)
-    ring_seller_share: float = Field(0.05, ge=0, le=1)
-    mean_ring_size: float = Field(5.0, ge=1)
-    counterfeit_share_in_ring: float = Field(0.85, ge=0, le=1)
-    family_seller_share: float = Field(0.03, ge=0, le=1)
-    new_account_share: float = Field(0.25, ge=0, le=1)
-    ring_signal_rates: dict[str, float] = Field(
-        default_factory=lambda: {
-            "device": 0.6,
-            "wifi": 0.55,
-            "ip": 0.45,
-            "payment": 0.45,
-            "bank": 0.35,
-            "return_address": 0.4,
-            "phone": 0.3,
-            "payee": 0.5,
-            "ship_origin": 0.6,
-            "image": 0.6,
-        }
-    )
-    sellers_per_wifi_hub: int = Field(150, ge=2)
-    sellers_per_nat_ip: int = Field(200, ge=2)
-    hub_session_share: float = Field(0.3, ge=0, le=1)
-    warehouse_share: float = Field(0.3, ge=0, le=1)
-    initial_catalog_share: float = Field(0.85, ge=0, le=1)
-    branded_share_honest: float = Field(0.45, ge=0, le=1)
-    reviews_per_listing: float = Field(1.0, ge=0)
-    orders_per_listing: float = Field(1.0, ge=0)
-    sessions_per_seller_day: int = Field(2, ge=1)
-    report_rate: float = Field(0.2, ge=0, le=1)
-    false_report_rate: float = Field(0.008, ge=0, le=1)
-    max_verdict_delay_days: int = Field(2, ge=1)
+    listings_per_seller: float = Field(gt=0)
+    ring_seller_share: float = Field(ge=0, le=1)
+    mean_ring_size: float = Field(ge=1)
+    counterfeit_share_in_ring: float = Field(ge=0, le=1)
+    family_seller_share: float = Field(ge=0, le=1)
+    new_account_share: float = Field(ge=0, le=1)
+    ring_signal_rates: dict[str, float]
+    sellers_per_wifi_hub: int = Field(ge=2)
+    sellers_per_nat_ip: int = Field(ge=2)
+    hub_session_share: float = Field(ge=0, le=1)
+    warehouse_share: float = Field(ge=0, le=1)
+    initial_catalog_share: float = Field(ge=0, le=1)
+    branded_share_honest: float = Field(ge=0, le=1)
+    reviews_per_listing: float = Field(ge=0)
+    orders_per_listing: float = Field(ge=0)
+    sessions_per_seller_day: int = Field(ge=1)
+    report_rate: float = Field(ge=0, le=1)
+    false_report_rate: float = Field(ge=0, le=1)
+    max_verdict_delay_days: int = Field(ge=1)
     # Genuine listings below the reference price, and genuine listings that name a brand.
-    authorised_discounter_share: float = Field(0.0, ge=0, le=1)
-    cheap_genuine_share: float = Field(0.0, ge=0, le=1)
-    price_typo_rate: float = Field(0.0, ge=0, le=1)
-    brand_accessory_share: float = Field(0.0, ge=0, le=1)
-    home_currency_share: float = Field(0.7, ge=0, le=1)
+    authorised_discounter_share: float = Field(ge=0, le=1)
+    cheap_genuine_share: float = Field(ge=0, le=1)
+    price_typo_rate: float = Field(ge=0, le=1)
+    brand_accessory_share: float = Field(ge=0, le=1)
+    home_currency_share: float = Field(ge=0, le=1)
     # Storefront effort.
-    ring_basic_template_share: float = Field(0.8, ge=0, le=1)
-    honest_basic_template_share: float = Field(0.18, ge=0, le=1)
+    ring_basic_template_share: float = Field(ge=0, le=1)
+    honest_basic_template_share: float = Field(ge=0, le=1)
     # Brands' reporting habits.
-    report_rate_spread: float = Field(0.0, ge=0, le=1)
-    suspicious_report_rate: float = Field(0.0, ge=0, le=1)
-    wrong_verdict_rate: float = Field(0.05, ge=0, le=1)
-    stays_pending_rate: float = Field(0.08, ge=0, le=1)
+    report_rate_spread: float = Field(ge=0, le=1)
+    suspicious_report_rate: float = Field(ge=0, le=1)
+    wrong_verdict_rate: float = Field(ge=0, le=1)
+    stays_pending_rate: float = Field(ge=0, le=1)
     # Operators who evade.
-    lone_signal_share: float = Field(0.0, ge=0, le=1)
-    workshops_per_ring: int = Field(1, ge=1)
-    new_account_signal_scale: float = Field(1.0, ge=0, le=1)
+    lone_signal_share: float = Field(ge=0, le=1)
+    workshops_per_ring: int = Field(ge=1)
+    new_account_signal_scale: float = Field(ge=0, le=1)
     # Honest hubs.
-    nat_seller_share: float = Field(0.5, ge=0, le=1)
-    fulfilment_centres: int = Field(3, ge=1)
-    parcel_forwarder_share: float = Field(0.0, ge=0, le=1)
-    parcel_forwarders: int = Field(5, ge=1)
-    vpn_session_share: float = Field(0.0, ge=0, le=1)
-    vpn_exit_ips: int = Field(20, ge=1)
+    nat_seller_share: float = Field(ge=0, le=1)
+    fulfilment_centres: int = Field(ge=1)
+    parcel_forwarder_share: float = Field(ge=0, le=1)
+    parcel_forwarders: int = Field(ge=1)
+    vpn_session_share: float = Field(ge=0, le=1)
+    vpn_exit_ips: int = Field(ge=1)
 
 
 class DriftConf(_Section):
     """The drift check of each raw table's night against the nights before (data_contracts/drift.py)."""
 
-    window_nights: int = Field(14, ge=1)
-    min_nights: int = Field(5, ge=1)
-    warn_mads: float = Field(5.0, ge=0)
-    min_relative_change: float = Field(0.1, ge=0)
-    min_absolute_change: float = Field(0.01, ge=0)
-    stop_volume_ratio: float = Field(5.0, ge=0)
+    window_nights: int = Field(ge=1)
+    min_nights: int = Field(ge=1)
+    warn_mads: float = Field(ge=0)
+    min_relative_change: float = Field(ge=0)
+    min_absolute_change: float = Field(ge=0)
+    stop_volume_ratio: float = Field(ge=0)
 
     @field_validator("stop_volume_ratio")
     @classmethod
@@ -153,12 +142,12 @@ class DriftConf(_Section):
 class IngestConf(_Section):
     """Thresholds of the ingest step (jobs/ingest.py)."""
 
-    max_reject_share: float = Field(0.05, ge=0, le=1)
-    max_reject_share_by_table: dict[str, float] = Field(default_factory=dict)
-    late_arrival_days: int = Field(1, ge=0)
-    earliest_timestamp: date = date(1995, 1, 1)
-    great_expectations: bool = True
-    drift: DriftConf = DriftConf()
+    max_reject_share: float = Field(ge=0, le=1)
+    max_reject_share_by_table: dict[str, float]
+    late_arrival_days: int = Field(ge=0)
+    earliest_timestamp: date
+    great_expectations: bool
+    drift: DriftConf
 
     @field_validator("max_reject_share_by_table")
     @classmethod
@@ -177,9 +166,7 @@ class IngestConf(_Section):
 class ConformConf(_Section):
     """Currency conversion and deduplication of the conform step (jobs/conform.py)."""
 
-    rates_to_usd: dict[str, float] = Field(
-        default_factory=lambda: {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "JPY": 0.0067, "CNY": 0.14}
-    )
+    rates_to_usd: dict[str, float]
 
     @field_validator("rates_to_usd")
     @classmethod
@@ -193,96 +180,61 @@ class ConformConf(_Section):
 class FeaturesConf(_Section):
     """Windows and thresholds of the seller and listing features (features/)."""
 
-    counterfeit_keywords: list[str] = Field(
-        default_factory=lambda: [
-            "replica",
-            "1:1",
-            "aaa",
-            "mirror quality",
-            "dupe",
-            "master copy",
-            "designer style",
-        ]
-    )
-    fuzzy_max_distance: int = Field(1, ge=0)
-    fuzzy_min_length: int = Field(5, ge=2)
-    burst_reviews_per_day: int = Field(4, ge=2)
-    duplicate_text_min: int = Field(3, ge=2)
+    counterfeit_keywords: list[str]
+    fuzzy_max_distance: int = Field(ge=0)
+    fuzzy_min_length: int = Field(ge=2)
+    burst_reviews_per_day: int = Field(ge=2)
+    duplicate_text_min: int = Field(ge=2)
 
 
 class LinkageConf(_Section):
     """The account-linkage graph (features/account_links.py)."""
 
-    window_days: int = Field(30, ge=1)
-    hub_degree_cap: int = Field(40, ge=2)
-    rare_degree: int = Field(10, ge=2)
-    min_link_score: float = Field(1.0, gt=0)
-    type_weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "id_doc": 1.0,
-            "payment": 1.0,
-            "bank": 1.0,
-            "phone": 1.0,
-            "payee": 1.0,
-            "return_address": 0.9,
-            "device": 0.6,
-            "wifi": 0.5,
-            "image": 0.5,
-            "ship_origin": 0.3,
-            "ip": 0.3,
-        }
-    )
-    repeat_decay: float = Field(0.5, ge=0, lt=1)
-    max_ring_size: int = Field(50, ge=2)
-    max_iterations: int = Field(40, ge=1)
-    checkpoint_every: int = Field(2, ge=1)
-    local_components_max_edges: int = Field(2_000_000, ge=0)
-    label_propagation_iterations: int = Field(5, ge=1)
-    top_hubs: int = Field(20, ge=1)
+    window_days: int = Field(ge=1)
+    hub_degree_cap: int = Field(ge=2)
+    rare_degree: int = Field(ge=2)
+    min_link_score: float = Field(gt=0)
+    type_weights: dict[str, float]
+    repeat_decay: float = Field(ge=0, lt=1)
+    max_ring_size: int = Field(ge=2)
+    max_iterations: int = Field(ge=1)
+    checkpoint_every: int = Field(ge=1)
+    local_components_max_edges: int = Field(ge=0)
+    label_propagation_iterations: int = Field(ge=1)
+    top_hubs: int = Field(ge=1)
 
 
 class TrainingConf(_Section):
     """Labels, split, models and promotion gate (training/)."""
 
-    every_days: int = Field(7, ge=1)
-    eval_days: int = Field(1, ge=1)
-    min_labels: int = Field(30, ge=2)
-    population: bool = True
-    unlabelled_per_notice: float = Field(10.0, ge=0)
-    max_unlabelled: int = Field(200_000, ge=0)
-    unlabelled_prior: float = Field(0.02, ge=0, lt=1)
-    min_eval_positives: int = Field(20, ge=1)
-    bootstrap_replicates: int = Field(200, ge=10)
-    confidence: float = Field(0.9, gt=0, lt=1)
-    review_budget: int = Field(200, ge=1)
-    promotion_margin: float = Field(0.01, ge=0)
-    seed: int = 42
-    gbt_max_iter: int = Field(40, ge=1)
-    gbt_max_depth: int = Field(4, ge=1)
-    lr_max_iter: int = Field(100, ge=1)
-    lr_reg_param: float = Field(0.01, ge=0)
-    top_share: float = Field(0.01, gt=0, le=1)
-    pr_curve_bins: int = Field(200, ge=2)
-    eval_table_rows: int = Field(10_000, ge=1)
-    rules_max_price_to_reference: float = Field(0.6, gt=0)
+    every_days: int = Field(ge=1)
+    eval_days: int = Field(ge=1)
+    min_labels: int = Field(ge=2)
+    population: bool
+    unlabelled_per_notice: float = Field(ge=0)
+    max_unlabelled: int = Field(ge=0)
+    unlabelled_prior: float = Field(ge=0, lt=1)
+    min_eval_positives: int = Field(ge=1)
+    bootstrap_replicates: int = Field(ge=10)
+    confidence: float = Field(gt=0, lt=1)
+    review_budget: int = Field(ge=1)
+    promotion_margin: float = Field(ge=0)
+    seed: int
+    gbt_max_iter: int = Field(ge=1)
+    gbt_max_depth: int = Field(ge=1)
+    lr_max_iter: int = Field(ge=1)
+    lr_reg_param: float = Field(ge=0)
+    top_share: float = Field(gt=0, le=1)
+    pr_curve_bins: int = Field(ge=2)
+    eval_table_rows: int = Field(ge=1)
+    rules_max_price_to_reference: float = Field(gt=0)
     # Monotone-constrained boosted trees (xgboost.spark) and calibration (training/models.py).
-    xgb_max_iter: int = Field(100, ge=1)
-    xgb_max_depth: int = Field(4, ge=1)
-    xgb_learning_rate: float = Field(0.1, gt=0, le=1)
-    xgb_num_workers: int = Field(1, ge=1)
-    monotone_constraints: dict[str, int] = Field(
-        default_factory=lambda: {
-            "price_to_reference": -1,
-            "price_to_min_authorized": -1,
-            "below_min_authorized": 1,
-            "seller_confirmed_takedowns": 1,
-            "seller_identifiers_shared_with_confirmed": 1,
-            "image_of_confirmed_fake": 1,
-            "ring_confirmed_share": 1,
-            "counterfeit_keywords": 1,
-        }
-    )
-    calibration_knee: float = Field(0.99, gt=0, lt=1)
+    xgb_max_iter: int = Field(ge=1)
+    xgb_max_depth: int = Field(ge=1)
+    xgb_learning_rate: float = Field(gt=0, le=1)
+    xgb_num_workers: int = Field(ge=1)
+    monotone_constraints: dict[str, int]
+    calibration_knee: float = Field(gt=0, lt=1)
 
     @field_validator("monotone_constraints")
     @classmethod
@@ -297,27 +249,27 @@ class TrainingConf(_Section):
 class ScoringConf(_Section):
     """Scoring, gold tables, maintenance and the report (jobs/score.py, jobs/report.py)."""
 
-    flag_threshold: float = Field(0.5, ge=0, le=1)
-    flag_budget: int = Field(200, ge=1)
-    reason_codes: int = Field(3, ge=1)
-    vacuum_retention_hours: int = Field(168, ge=0)
-    maintenance_weekday: int = Field(6, ge=0, le=6)
-    report_top_leads: int = Field(10, ge=1)
-    source_min_rings: int = Field(2, ge=1)
-    source_min_confirmed_sellers: int = Field(2, ge=1)
+    flag_threshold: float = Field(ge=0, le=1)
+    flag_budget: int = Field(ge=1)
+    reason_codes: int = Field(ge=1)
+    vacuum_retention_hours: int = Field(ge=0)
+    maintenance_weekday: int = Field(ge=0, le=6)
+    report_top_leads: int = Field(ge=1)
+    source_min_rings: int = Field(ge=1)
+    source_min_confirmed_sellers: int = Field(ge=1)
 
 
 class Conf(_Section):
     paths: PathsConf
     spark: SparkConf
     mlflow: MlflowConf
-    simulator: SimulatorConf = SimulatorConf()
-    ingest: IngestConf = IngestConf()
-    conform: ConformConf = ConformConf()
-    features: FeaturesConf = FeaturesConf()
-    linkage: LinkageConf = LinkageConf()
-    training: TrainingConf = TrainingConf()
-    scoring: ScoringConf = ScoringConf()
+    simulator: SimulatorConf
+    ingest: IngestConf
+    conform: ConformConf
+    features: FeaturesConf
+    linkage: LinkageConf
+    training: TrainingConf
+    scoring: ScoringConf
 
 
 @dataclass(frozen=True)
@@ -445,7 +397,12 @@ def _describe(exc: ValidationError, provenance: Mapping[tuple[str, ...], str]) -
             (provenance[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in provenance),
             "conf",
         )
-        lines.append(f"{source}: '{'.'.join(loc)}': {error['msg']}")
+        message = (
+            "missing (every key has its default in conf/base.yaml, and only there)"
+            if error["type"] == "missing"
+            else error["msg"]
+        )
+        lines.append(f"{source}: '{'.'.join(loc)}': {message}")
     return "; ".join(lines)
 
 

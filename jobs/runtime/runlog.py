@@ -11,36 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    DateType,
-    DoubleType,
-    LongType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
 
+from jobs.runtime.catalog import RUN_LOG
 from jobs.runtime.lakehouse import Lakehouse
-
-RUN_LOG = "ops.run_log"
-
-RUN_LOG_SCHEMA = StructType(
-    [
-        StructField("run_id", StringType(), False),
-        StructField("run_date", DateType(), False),
-        StructField("step", StringType(), False),
-        StructField("table_name", StringType(), False),
-        StructField("status", StringType(), False),  # running | succeeded | failed
-        StructField("rows_read", LongType(), True),
-        StructField("rows_out", LongType(), True),
-        StructField("rows_quarantined", LongType(), True),
-        StructField("seconds", DoubleType(), True),
-        StructField("started_at", TimestampType(), False),
-        StructField("finished_at", TimestampType(), True),
-        StructField("message", StringType(), True),
-    ]
-)
 
 
 @dataclass
@@ -61,8 +34,9 @@ class RunRecord:
 
 def record(lakehouse: Lakehouse, *records: RunRecord) -> None:
     """Upsert records into ops.run_log (a handful of rows: built on the driver on purpose)."""
-    rows = lakehouse.spark.createDataFrame([asdict(r) for r in records], RUN_LOG_SCHEMA)
-    lakehouse.merge(RUN_LOG, rows, keys=("run_id", "run_date", "step", "table_name"))
+    rows = lakehouse.spark.createDataFrame([asdict(r) for r in records], RUN_LOG.schema)
+    (night,) = {r.run_date for r in records}  # a step records one night at a time
+    lakehouse.write_night(RUN_LOG, rows, night)
 
 
 def completed_steps(lakehouse: Lakehouse, run_date: date) -> set[str]:
@@ -70,8 +44,8 @@ def completed_steps(lakehouse: Lakehouse, run_date: date) -> set[str]:
     if not lakehouse.exists(RUN_LOG):
         return set()
     latest = (
-        lakehouse.read(RUN_LOG)
-        .where((F.col("run_date") == F.lit(run_date)) & (F.col("table_name") == "*"))
+        lakehouse.read_night(RUN_LOG, run_date)
+        .where(F.col("table_name") == "*")
         .groupBy("step")
         .agg(F.max_by("status", "started_at").alias("status"))
         .where(F.col("status") == "succeeded")
