@@ -141,9 +141,13 @@ def test_gold_tables_read_with_a_non_spark_delta_reader(night_world: World, tabl
     arrow = DeltaTable(lake.path(table)).to_pyarrow_table(filters=[("score_date", "=", LAST)])
     spark_rows = lake.read(table).where(F.col("score_date") == F.lit(LAST))
     assert arrow.num_rows == spark_rows.count() > 0
-    key = {"gold.listing_scores": "listing_id", "gold.seller_risk": "seller_id"}.get(
-        table, "ring_id"
-    )
+    key = {
+        "gold.listing_scores": "listing_id",
+        "gold.seller_risk": "seller_id",
+        "gold.ring_leads": "ring_id",
+        "gold.source_leads": "source",
+        "gold.daily_kpis": "score_date",
+    }[table]
     assert set(arrow.column(key).to_pylist()) == {r[0] for r in spark_rows.select(key).collect()}
 
 
