@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from types import ModuleType
 from typing import Protocol, cast
@@ -91,36 +92,59 @@ def _load(module_name: str) -> ModuleType:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    module = cast(Command, args.command_module)
+    return run_guarded(
+        f"radar {args.command}",
+        args.conf,
+        args.overrides,
+        lambda ctx: module.run(ctx, args),
+        verbose=args.verbose,
+        writer=(args.command, _nights(args)) if args.command in WRITERS else None,
+    )
+
+
+def run_guarded(
+    prog: str,
+    conf_file: str | None,
+    overrides: list[str],
+    body: Callable[[JobContext], None],
+    *,
+    verbose: bool = False,
+    writer: tuple[str, str] | None = None,
+) -> int:
+    """Logging, conf, the context and (for a writer: its command and nights) the writer lock
+    around `body`, with the exit statuses and one-line errors every entry point shares: 0, 2 for
+    a configuration error, 3 when another writer holds the lakehouse, 130 interrupted, else 1."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
         stream=sys.stdout,
     )
     logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
-        conf = load_conf(args.conf, args.overrides)
+        conf = load_conf(conf_file, overrides)
         ctx = JobContext(conf)
         lock = (
-            writer_lock(conf.paths.lakehouse, holder_for(ctx.run_id, args.command, _nights(args)))
-            if args.command in WRITERS
+            writer_lock(conf.paths.lakehouse, holder_for(ctx.run_id, *writer))
+            if writer is not None
             else nullcontext()
         )
         with lock:
-            cast(Command, args.command_module).run(ctx, args)
+            body(ctx)
     except ConfError as exc:
-        print(f"radar {args.command}: configuration error: {exc}", file=sys.stderr)
+        print(f"{prog}: configuration error: {exc}", file=sys.stderr)
         return 2
     except LakehouseBusy as exc:
-        print(f"radar {args.command}: refused: {exc}", file=sys.stderr)
+        print(f"{prog}: refused: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except KeyboardInterrupt:
-        print(f"radar {args.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
         logging.getLogger("radar").debug("failure", exc_info=True)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"radar {args.command}: {type(exc).__name__}: {reason}", file=sys.stderr)
+        print(f"{prog}: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 1
     return 0
 

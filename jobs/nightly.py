@@ -59,7 +59,7 @@ def run_night(ctx: JobContext, night: date, *, force: bool = False) -> None:
             log.info("[%d/%d] %s %s: already done, skipped", number, len(STEPS), step, night)
             continue
         log.info("[%d/%d] %s %s", number, len(STEPS), step, night)
-        _STEP_FUNCTIONS[step](ctx, night)
+        run_step(ctx, step, night)
     log.info("night %s complete", night)
 
 
@@ -149,3 +149,10 @@ _STEP_FUNCTIONS: dict[str, Callable[[JobContext, date], None]] = {
     "maintenance": _maintenance,
     "report": _report,
 }
+
+
+def run_step(ctx: JobContext, step: str, night: date) -> None:
+    """One step of the night on its own (the scheduler's tasks), without the run log's skip."""
+    if step not in _STEP_FUNCTIONS:
+        raise ValueError(f"unknown step {step!r}; the steps are {', '.join(STEPS)}")
+    _STEP_FUNCTIONS[step](ctx, night)

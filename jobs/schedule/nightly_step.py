@@ -14,14 +14,11 @@ run-log record are nightly's, under the same writer lock, exit statuses and one-
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from jobs import nightly
+from jobs.cli import run_guarded
 from jobs.runtime.arguments import add_night_argument
-from jobs.runtime.conf import ConfError, load_conf
-from jobs.runtime.context import JobContext
-from jobs.runtime.writer_lock import EXIT_BUSY, LakehouseBusy, holder_for, writer_lock
 
 # The steps of jobs/nightly.py whose `radar` sub-command runs whatever the night, where nightly
 # first decides whether the night has that work (the Airflow DAG runs these through this module).
@@ -51,31 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one step of one night; exit 0, 2 (conf), 3 (lakehouse busy) or 1, as `radar` does."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stdout,
+    return run_guarded(
+        f"{PROG} {args.step}",
+        args.conf,
+        args.overrides,
+        # nightly's own step function: the same decision and run-log record as `radar nightly`.
+        lambda ctx: nightly.run_step(ctx, args.step, args.date),
+        writer=(args.step, f"--date {args.date}"),
     )
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    try:
-        conf = load_conf(args.conf, args.overrides)
-        ctx = JobContext(conf)
-        holder = holder_for(ctx.run_id, args.step, f"--date {args.date}")
-        with writer_lock(conf.paths.lakehouse, holder):
-            # nightly's own step function: the same decision and run-log record as `radar nightly`.
-            nightly._STEP_FUNCTIONS[args.step](ctx, args.date)
-    except ConfError as exc:
-        print(f"{PROG} {args.step}: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except LakehouseBusy as exc:
-        print(f"{PROG} {args.step}: refused: {exc}", file=sys.stderr)
-        return EXIT_BUSY
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"{PROG} {args.step}: {type(exc).__name__}: {reason}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":
