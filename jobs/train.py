@@ -77,6 +77,8 @@ class TrainResult:
     alias: str | None
     reason: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    candidate: str | None = None  # the candidate model trained, and why it was chosen
+    candidate_choice: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +87,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     result = train(ctx, args.date)
-    summary = {"version": result.version, "alias": result.alias, "reason": result.reason}
+    summary = {
+        "version": result.version,
+        "alias": result.alias,
+        "reason": result.reason,
+        "candidate": result.candidate,
+        "candidate_choice": result.candidate_choice,
+    }
     print(json.dumps({**summary, "metrics": result.metrics}, indent=2, default=str))
 
 
@@ -263,7 +271,15 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
             f"version {version} ({best}: {choice.reason}) -> {decision.alias}: {decision.reason}"
         )
         log.info("model %s version %s: %s", model_name, version, entry.message)
-        return TrainResult(run.info.run_id, version, decision.alias, decision.reason, metrics)
+        return TrainResult(
+            run.info.run_id,
+            version,
+            decision.alias,
+            decision.reason,
+            metrics,
+            candidate=best,
+            candidate_choice=choice.reason,
+        )
 
 
 def _split(
