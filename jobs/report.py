@@ -24,16 +24,24 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
 from mlflow import MlflowClient
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.reporting.ring_drawing import ring_figure
+from jobs.reporting import templates
+from jobs.reporting.ring_drawing import member_numbers, ring_figure
 from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
-from training.case_files import brand_cases, file_name
+from training.case_files import (
+    brand_cases,
+    case_leads,
+    file_name,
+    ring_links,
+    ring_listings,
+    ring_members,
+    ring_timeline,
+)
 from training.tracking import champion_version, use_tracking
 
 HELP = "write the night's self-contained HTML report"
@@ -89,16 +97,19 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .limit(conf.scoring.report_top_leads)
             .collect()
         ]
+        folder = Path(conf.paths.reports) / night.isoformat()
+        pages = _write_ring_pages(ctx, night, folder / "rings", leads_table)
         edges = lake.read_night(catalog.LINKAGE_EDGES, night)
         for lead in leads:
             members = lead["member_sellers"]
             ring_edges = edges.where(
                 F.col("src_seller_id").isin(members) & F.col("dst_seller_id").isin(members)
-            ).collect()
+            ).collect()  # bounded: one ring (linkage.max_ring_size members)
             lead["picture"] = _ring_picture(
                 members,
                 [(e["src_seller_id"], e["dst_seller_id"], e["signal_types"]) for e in ring_edges],
             )
+            lead["numbers"] = member_numbers(members)
             lead["shared_identifiers"] = (lead.get("shared_identifiers") or [])[:12]
         kpis = [
             r.asDict()
@@ -120,7 +131,6 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .limit(conf.scoring.report_top_leads)
             .collect()  # bounded: top-k
         ]
-        folder = Path(conf.paths.reports) / night.isoformat()
         brand_files = _write_brand_cases(ctx, night, folder / "brands", leads_table)
         log_rows = lake.read_night(catalog.RUN_LOG, night)
         quality = log_rows.where(
@@ -164,8 +174,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
             .collect()
         )
         html = (
-            # PackageLoader, not a file path: on a cluster the package is imported from the wheel (a zip)
-            Environment(loader=PackageLoader("jobs.reporting"), autoescape=select_autoescape())
+            templates()
             .get_template("report.html.j2")
             .render(
                 night=night.isoformat(),
@@ -183,6 +192,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
                 changed=changed,
                 sources=sources,
                 brand_files=brand_files,
+                pages=pages,
                 quality=quality_rows,
                 contracts=contracts,
                 drift=drift,
@@ -256,6 +266,73 @@ def _write_brand_cases(
         rows.to_csv(folder / f"{name}.csv", index=False)
         written.append((name, len(rows)))
     return written
+
+
+def _write_ring_pages(
+    ctx: JobContext, night: date, folder: Path, leads: DataFrame
+) -> dict[str, str]:
+    """reports/<night>/rings/<ring>.html: a case page for each of the first scoring.case_pages
+    ring leads (members and their risk, the timeline across nights, the evidence with digests and
+    IP prefixes only, the ring drawn, its riskiest listings, its sources). The folder is rewritten
+    whole, so a re-run leaves no stale page. Returns {ring_id: page path relative to the report}.
+    Everything collected is bounded: case_pages leads, each of at most linkage.max_ring_size
+    members, scoring.case_page_nights nights and scoring.case_page_listings listings."""
+    lake, conf = ctx.lakehouse, ctx.conf.scoring
+    if folder.exists():
+        shutil.rmtree(folder)
+    if "lead_rank" not in leads.columns or not lake.exists(catalog.SELLER_RISK):
+        return {}
+    chosen = case_leads(leads, pages=conf.case_pages).localCheckpoint()
+    rows = [r.asDict(recursive=True) for r in chosen.orderBy("lead_rank").collect()]
+    if not rows:
+        return {}
+    members = _by_ring(ring_members(chosen, lake.read_night(catalog.SELLER_RISK, night)).collect())
+    timeline = _by_ring(
+        ring_timeline(
+            chosen, lake.read_history(catalog.RING_LEADS, until=night), nights=conf.case_page_nights
+        ).collect()
+    )
+    listings = _by_ring(
+        ring_listings(
+            chosen,
+            lake.read_night(catalog.LISTING_SCORES, night),
+            per_ring=conf.case_page_listings,
+        ).collect()
+    )
+    links = _by_ring(ring_links(chosen, lake.read_night(catalog.LINKAGE_EDGES, night)).collect())
+    template = templates().get_template("ring.html.j2")
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = {}
+    for lead in rows:
+        ring = lead["ring_id"]
+        people = members.get(ring, [])
+        order = [m["seller_id"] for m in people]  # riskiest first: the ones drawn first
+        drawn = [
+            (e["src_seller_id"], e["dst_seller_id"], e["signal_types"]) for e in links.get(ring, [])
+        ]
+        name = f"{file_name(ring)}.html"
+        (folder / name).write_text(
+            template.render(
+                night=night.isoformat(),
+                lead=lead,
+                members=people,
+                numbers=member_numbers(order),
+                timeline=timeline.get(ring, []),
+                listings=listings.get(ring, []),
+                links=links.get(ring, []),
+                picture=_ring_picture(order, drawn),
+            )
+        )
+        pages[ring] = f"rings/{name}"
+    chosen.unpersist()
+    return pages
+
+
+def _by_ring(rows: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["ring_id"], []).append(row.asDict(recursive=True))
+    return grouped
 
 
 def _night_or_empty(ctx: JobContext, table: catalog.Table, night: date) -> DataFrame:

@@ -144,23 +144,46 @@ def test_report_and_data_docs_are_written(world: World) -> None:
 # Chromium with every name unresolvable and a proxy that answers nothing: a page that needs the
 # network to show its content shows nothing here, as on a data platform without internet.
 _OFFLINE = ("--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND")
+_HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    *_OFFLINE,
+)
 
 
-def _rendered_dom(page: Path, profile: Path) -> str:
+# Screenshots of the rendered pages, kept for a reader of the CI run (build/ is not versioned).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts"
+
+
+def _rendered_dom(page: Path, profile: Path, *, screenshot: Path | None = None) -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "headless Chromium is needed: `make setup-browser` (apt-get install chromium)"
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                chromium,
+                *_HEADLESS,
+                f"--user-data-dir={profile}",
+                "--window-size=1200,2400",
+                f"--screenshot={screenshot}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        assert screenshot.stat().st_size > 0
     return subprocess.run(
         [
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            *_OFFLINE,
+            *_HEADLESS,
             f"--user-data-dir={profile}",
             "--dump-dom",
             page.as_uri(),
@@ -195,9 +218,44 @@ def test_each_tables_validation_of_the_night_is_reachable_from_the_report_offlin
 
 def test_report_renders_in_chromium_with_the_nights_figures(world: World, tmp_path: Path) -> None:
     report = Path(world.conf.paths.reports) / LAST.isoformat() / "report.html"
-    dom = _rendered_dom(report, tmp_path / "profile")
+    dom = _rendered_dom(report, tmp_path / "profile", screenshot=ARTIFACTS / "report.png")
     scores = world.lake.read("gold.listing_scores").where(F.col("score_date") == F.lit(LAST))
     listings, flagged = scores.count(), scores.where("flagged").count()
     assert f'<b id="listings-scored">{listings}</b>' in dom
     assert f'<b id="listings-flagged">{flagged}</b>' in dom
     assert "ring graph of" in dom  # the lead pictures were embedded and rendered
+
+
+def test_a_planted_rings_case_page_shows_its_members_and_evidence(
+    spark: SparkSession, world: World, tmp_path: Path
+) -> None:
+    """The planted ring the linkage recovers best: the report links its case page, and the page,
+    rendered offline in Chromium, lists every member and every identifier they share."""
+    truth = _truth(spark, world, "sellers").where(F.col("ring_id").isNotNull())
+    leads = world.lake.read("gold.ring_leads").where(F.col("score_date") == F.lit(LAST))
+    best = (
+        leads.select("ring_id", "lead_rank", F.explode("member_sellers").alias("seller_id"))
+        .join(truth.select("seller_id", F.col("ring_id").alias("true_ring")), "seller_id")
+        .groupBy("ring_id", "lead_rank", "true_ring")
+        .count()
+        .orderBy(F.desc("count"), "lead_rank")
+        .first()
+    )
+    assert best is not None and best["count"] >= 2, "no planted ring was linked"
+    lead = leads.where(F.col("ring_id") == best["ring_id"]).first()
+    assert lead is not None and lead["lead_rank"] <= world.conf.scoring.case_pages
+    folder = Path(world.conf.paths.reports) / LAST.isoformat()
+    report = _rendered_dom(folder / "report.html", tmp_path / "profile")
+    href = f"rings/{lead['ring_id']}.html"
+    assert f'href="{href}"' in report
+    page = _rendered_dom(
+        folder / href, tmp_path / "profile", screenshot=ARTIFACTS / "ring_case_page.png"
+    )
+    assert f'<h1 id="ring-id">Ring {lead["ring_id"]}</h1>' in page
+    assert sorted(re.findall(r'<td class="member">([^<]+)</td>', page)) == sorted(
+        lead["member_sellers"]
+    )
+    shown = set(re.findall(r'<td>(\w+)</td><td class="identifier">([^<]+)</td>', page))
+    assert shown == {(e["identifier_type"], e["identifier"]) for e in lead["shared_identifiers"]}
+    assert shown, "the ring's evidence table is empty"
+    assert f'alt="ring graph of {lead["ring_id"]}"' in page

@@ -5,11 +5,15 @@ reasons, the ring and the ring's status, and the upstream sources the ring draws
 text columns so that the CSV opens in a spreadsheet. jobs/report.py writes one Parquet and one
 CSV file per brand under reports/<night>/brands/. The rows are the night's flags, so their number
 is bounded by the review budget (scoring.flag_budget).
+
+And the rows of a ring's case page (jobs/report.py renders reports/<night>/rings/<ring>.html for
+the first scoring.case_pages leads): its members with their risk, its timeline across nights,
+its riskiest listings; every one bounded per ring.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 
@@ -47,3 +51,99 @@ def brand_cases(listing_scores: DataFrame, leads: DataFrame) -> DataFrame:
 def file_name(brand: str) -> str:
     """A brand's name as a file name: letters, digits, '-' and '_' kept, anything else '_'."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in brand) or "_"
+
+
+# --- Ring case pages: what an investigator needs to act on one ring lead ------------------------
+
+
+def case_leads(leads: DataFrame, *, pages: int) -> DataFrame:
+    """The night's ring leads that get a case page: the first `pages` by lead_rank."""
+    return leads.where(F.col("lead_rank") <= pages)
+
+
+def ring_members(leads: DataFrame, seller_risk: DataFrame) -> DataFrame:
+    """(ring_id, seller_id, risk, listings, flagged_listings, joined_tonight,
+    opened_after_takedown) for every member of `leads` (case_leads of gold.ring_leads), riskiest
+    first within a ring; `seller_risk`: gold.seller_risk of the night (a member with no live
+    listing has null risk and 0 listings)."""
+    members = leads.select(
+        "ring_id",
+        F.explode("member_sellers").alias("seller_id"),
+        F.coalesce("new_members", F.array()).alias("_new"),
+        F.coalesce("accounts_after_takedown", F.array()).alias("_after"),
+    )
+    return (
+        members.join(
+            seller_risk.select("seller_id", "risk", "listings", "flagged_listings"),
+            "seller_id",
+            "left",
+        )
+        .select(
+            "ring_id",
+            "seller_id",
+            "risk",
+            F.coalesce("listings", F.lit(0)).alias("listings"),
+            F.coalesce("flagged_listings", F.lit(0)).alias("flagged_listings"),
+            F.array_contains("_new", F.col("seller_id")).alias("joined_tonight"),
+            F.array_contains("_after", F.col("seller_id")).alias("opened_after_takedown"),
+        )
+        .orderBy("ring_id", F.desc_nulls_last("risk"), "seller_id")
+    )
+
+
+def ring_timeline(leads: DataFrame, history: DataFrame, *, nights: int) -> DataFrame:
+    """(ring_id, score_date, status, ring_size, risk, flagged_listings, new_members): each case
+    lead's last `nights` nights in gold.ring_leads (`history`, up to the night), newest first."""
+    window = Window.partitionBy("ring_id").orderBy(F.desc("score_date"))
+    return (
+        history.join(leads.select("ring_id"), "ring_id", "left_semi")
+        .withColumn("_n", F.row_number().over(window))
+        .where(F.col("_n") <= nights)
+        .select(
+            "ring_id",
+            "score_date",
+            "status",
+            "ring_size",
+            "risk",
+            "flagged_listings",
+            F.coalesce("new_members", F.array()).alias("new_members"),
+        )
+        .orderBy("ring_id", F.desc("score_date"))
+    )
+
+
+def ring_listings(leads: DataFrame, listing_scores: DataFrame, *, per_ring: int) -> DataFrame:
+    """(ring_id, listing_id, seller_id, score, flagged, brand, category, reasons): each case lead's
+    `per_ring` riskiest listings of the night (flagged ones first); `listing_scores`: the night."""
+    window = Window.partitionBy("ring_id").orderBy(F.desc("flagged"), F.desc("score"), "listing_id")
+    return (
+        listing_scores.join(leads.select("ring_id"), "ring_id", "left_semi")
+        .withColumn("_n", F.row_number().over(window))
+        .where(F.col("_n") <= per_ring)
+        .select(
+            "ring_id",
+            "listing_id",
+            "seller_id",
+            "score",
+            "flagged",
+            "brand",
+            "category",
+            F.concat_ws("; ", "reasons").alias("reasons"),
+        )
+        .orderBy("ring_id", F.desc("flagged"), F.desc("score"), "listing_id")
+    )
+
+
+def ring_links(leads: DataFrame, edges: DataFrame) -> DataFrame:
+    """(ring_id, src_seller_id, dst_seller_id, signal_types, weight): the night's links between
+    two members of the same case lead (`edges`: graph.linkage_edges of the night)."""
+    members = leads.select("ring_id", F.explode("member_sellers").alias("seller_id"))
+    return (
+        edges.join(members.withColumnRenamed("seller_id", "src_seller_id"), "src_seller_id")
+        .join(
+            members.withColumnRenamed("seller_id", "dst_seller_id"),
+            ["ring_id", "dst_seller_id"],
+        )
+        .select("ring_id", "src_seller_id", "dst_seller_id", "signal_types", "weight")
+        .orderBy("ring_id", "src_seller_id", "dst_seller_id")
+    )

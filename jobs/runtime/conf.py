@@ -258,6 +258,9 @@ class ScoringConf(_Section):
     vacuum_retention_hours: int = Field(ge=0)
     maintenance_weekday: int = Field(ge=0, le=6)
     report_top_leads: int = Field(ge=1)
+    case_pages: int = Field(ge=0)
+    case_page_nights: int = Field(ge=1)
+    case_page_listings: int = Field(ge=0)
     source_min_rings: int = Field(ge=1)
     source_min_confirmed_sellers: int = Field(ge=1)
 

@@ -22,10 +22,10 @@ import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pyspark.sql import DataFrame
 
 from data_contracts.rules import Rule
+from jobs.reporting import templates
 
 log = logging.getLogger("radar.expectations")
 
@@ -40,9 +40,7 @@ class ContractValidator:
         self.night = night
         self.folder = Path(reports) / night.isoformat()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.pages = Environment(
-            loader=PackageLoader("jobs.reporting"), autoescape=select_autoescape()
-        ).get_template("validation.html.j2")
+        self.pages = templates().get_template("validation.html.j2")
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(
             globally=False, metric_calculations=False
