@@ -180,6 +180,10 @@ BASIC_TEMPLATE = "basic"
 
 # Bronze adds these to every raw table's columns.
 INGEST_DATE, SOURCE_FILE = "_ingest_date", "_source_file"
+# A listing that waited in quarantine as an orphan keeps its INGEST_DATE in bronze (the night it
+# arrived, so that night still reconciles) and gets the night its seller appeared here; bronze
+# rows ingested directly hold null.
+ADOPTED_DATE = "_adopted_date"
 # Quarantine adds these (plus INGEST_DATE and SOURCE_FILE) to the raw columns it could read.
 VIOLATIONS = "_violations"
 # A rejected file's one quarantine row holds its raw row count here (null on a rejected row).

@@ -50,6 +50,7 @@ LISTING_COLUMNS = (
     "seller_id",
     "brand_canonical",
     "category",
+    "status",  # active, removed or sold_out on the night: only active listings are scored
     "price_usd",
     "price_to_reference",
     "price_to_min_authorized",

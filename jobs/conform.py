@@ -1,6 +1,7 @@
 """Conform one night's bronze rows into silver.
 
-Reads the night's rows of bronze (by `_ingest_date`) and merges them into:
+Reads the night's rows of bronze (by `_ingest_date`; for listings, those adopted tonight out of
+quarantine instead of those of an earlier night, by `_adopted_date`) and merges them into:
 - silver.listings_current: the latest version of each listing (newer `updated_at` wins), with
   `price_usd` (conf rates) and `first_seen`;
 - silver.sellers_current: the latest snapshot row of each seller;
@@ -17,7 +18,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from data_contracts.schemas import INGEST_DATE, SOURCE_FILE
+from data_contracts.schemas import ADOPTED_DATE, INGEST_DATE, SOURCE_FILE
 from features.silver import latest_per_key, observed_identifiers, with_price_usd
 from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
@@ -42,11 +43,28 @@ def _night(ctx: JobContext, raw: str, night: date) -> DataFrame:
     return lake.read_night(table, night)
 
 
+def _listings_of_night(ctx: JobContext, night: date) -> DataFrame:
+    """The listings the night brought: those ingested tonight, and the orphans adopted tonight
+    (bronze keeps the night they arrived). A listing adopted on a later night is left out of
+    its arrival night, so a re-run of that night does not make it known before it was."""
+    arrived = _night(ctx, "listings", night)
+    if ADOPTED_DATE not in arrived.columns:  # bronze written before adoptions were recorded
+        return arrived
+    adopted = ctx.lakehouse.read_history(catalog.bronze("listings"), before=night).where(
+        F.col(ADOPTED_DATE) == F.lit(night)
+    )
+    return (
+        arrived.where(F.col(ADOPTED_DATE).isNull() | (F.col(ADOPTED_DATE) == F.lit(night)))
+        .unionByName(adopted)
+        .drop(ADOPTED_DATE)
+    )
+
+
 def conform(ctx: JobContext, night: date) -> None:
     with ctx.step("conform", night) as entry:
         listings = with_price_usd(
             latest_per_key(
-                _night(ctx, "listings", night), "listing_id", F.col("updated_at").desc()
+                _listings_of_night(ctx, night), "listing_id", F.col("updated_at").desc()
             ),
             ctx.conf.conform.rates_to_usd,
         ).withColumn("first_seen", F.lit(night))

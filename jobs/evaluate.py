@@ -28,6 +28,7 @@ from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from training.baseline import rules_score
 from training.metrics import listing_order, ranking_metrics
+from training.scoring import live_listings
 
 HELP = "quality of a night against a simulator's _truth/ (JSON): rings, model, leads"
 
@@ -187,7 +188,7 @@ def model_section(ctx: JobContext, truth: str, night: date) -> dict[str, Any]:
         return {"skipped": f"{catalog.LISTING_SCORES} does not exist"}
     listings = _truth(ctx, truth, "listings")
     scored = lake.read_night(catalog.LISTING_SCORES, night)
-    features = lake.read_night(catalog.LISTING_FEATURES, night)
+    features = live_listings(lake.read_night(catalog.LISTING_FEATURES, night))  # as scored
     registered = lake.read(catalog.SELLERS_CURRENT).select(
         "seller_id", F.to_date("registered_at").alias("registered")
     )

@@ -5,7 +5,9 @@ read with the contract's schema; a file that cannot be read or lacks a required 
 quarantined whole; every row is checked against its table's rules in one Spark pass. Valid rows
 are merged into `bronze.<table>` on (key, _ingest_date), rejected rows into `quarantine.<table>` on
 a row id, so re-running a night adds nothing. Listings that waited in quarantine as orphans move
-to bronze on the night their seller appears. Counts are reconciled against the written tables
+to bronze on the night their seller appears, keeping the `_ingest_date` of the night they arrived
+(that night still reconciles) with the adoption night in `_adopted_date`, which conform reads
+(null for every listing ingested directly). Counts are reconciled against the written tables
 (read = bronze + quarantine) and recorded per table in ops.run_log; a table whose rejected share
 passes its threshold stops the night, after its rows were written for inspection.
 """
@@ -26,7 +28,14 @@ from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 from data_contracts.checks import check_rows, is_valid
 from data_contracts.drift import DriftParams, anomalies, table_metrics, volume_stops
 from data_contracts.rules import ORPHAN_RULE, Rule, table_rules
-from data_contracts.schemas import FILE_ROWS, INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
+from data_contracts.schemas import (
+    ADOPTED_DATE,
+    FILE_ROWS,
+    INGEST_DATE,
+    RAW_TABLES,
+    SOURCE_FILE,
+    VIOLATIONS,
+)
 from jobs.runtime import catalog, runlog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
@@ -282,6 +291,8 @@ def _bronze_columns(frame: DataFrame) -> list[str]:
 
 def _write_bronze(ctx: JobContext, table: str, valid: DataFrame, night: date) -> None:
     rows = valid.select(*_bronze_columns(valid)).withColumn(INGEST_DATE, F.lit(night))
+    if table == "listings":
+        rows = rows.withColumn(ADOPTED_DATE, F.lit(None).cast("date"))
     ctx.lakehouse.write_night(catalog.bronze(table), rows, night)
 
 
@@ -344,7 +355,12 @@ def _known_sellers(ctx: JobContext) -> DataFrame:
 
 
 def _adopt_orphans(ctx: JobContext, night: date) -> None:
-    """Listings that waited as orphans and whose seller is now known move to bronze."""
+    """Listings that waited as orphans and whose seller is now known move to bronze.
+
+    Each keeps its `_ingest_date` (the night it arrived and was counted) and records tonight in
+    `_adopted_date`: conform takes it into silver tonight, and a re-run of its arrival night
+    leaves it out (it was not known then). A re-run of tonight finds the quarantine emptied and
+    bronze holding the rows already, so it adopts nothing twice."""
     lake, quarantined = ctx.lakehouse, catalog.quarantine("listings")
     if not lake.exists(quarantined) or not lake.exists(catalog.bronze("sellers")):
         return
@@ -355,7 +371,9 @@ def _adopt_orphans(ctx: JobContext, night: date) -> None:
     try:
         if adopted.isEmpty():
             return
-        bronze_rows = adopted.drop(VIOLATIONS, "_row_id")
+        bronze_rows = adopted.drop(VIOLATIONS, "_row_id", FILE_ROWS).withColumn(
+            ADOPTED_DATE, F.lit(night)
+        )
         lake.merge(
             catalog.bronze("listings"),
             bronze_rows,

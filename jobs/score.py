@@ -1,6 +1,7 @@
 """Score every active listing of a night with the champion, and write the gold tables.
 
-Reads features.listing_features (feature_date = D), graph.account_clusters and
+Reads features.listing_features (feature_date = D; its active listings only: removed and
+sold-out listings are not scored, so never flagged), graph.account_clusters and
 graph.hub_identifiers of the night, and silver.seller_identifiers; loads the registered model version the alias `champion` names (pinned
 by number, so a promotion during the night cannot mix two models), scores in Spark, and writes:
 
@@ -50,7 +51,14 @@ from jobs.runtime.lakehouse import Lakehouse
 from training import models
 from training.kpis import daily_kpis
 from training.lifecycle import ring_status, whack_a_mole
-from training.scoring import flag, reason_codes, reason_weights, ring_leads, seller_risk
+from training.scoring import (
+    flag,
+    live_listings,
+    reason_codes,
+    reason_weights,
+    ring_leads,
+    seller_risk,
+)
 from training.sources import source_leads, with_sources
 from training.tracking import champion_version, use_tracking
 
@@ -88,7 +96,7 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             log.warning(entry.message)
             return
         model = mlflow.spark.load_model(f"models:/{conf.mlflow.model_name}/{version}")
-        features = lake.read_night(catalog.LISTING_FEATURES, night)
+        features = live_listings(lake.read_night(catalog.LISTING_FEATURES, night))
         # The model runs once: the reasons' statistics, the flags' cut-off and the write read this.
         model_output = model_scores(features, model).persist()
         lake.write_night(

@@ -32,9 +32,18 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from data_contracts.schemas import FILE_ROWS, INGEST_DATE, RAW_TABLES, SOURCE_FILE, VIOLATIONS
+from data_contracts.schemas import (
+    ADOPTED_DATE,
+    FILE_ROWS,
+    INGEST_DATE,
+    RAW_TABLES,
+    SOURCE_FILE,
+    VIOLATIONS,
+)
 from features.networks import network_prefix
+from jobs.conform import conform
 from jobs.ingest import TableResult, ingest
+from jobs.runtime import catalog
 from jobs.runtime.context import JobContext
 from tests.conftest import conf_for
 
@@ -481,3 +490,61 @@ def test_day_with_ten_times_the_usual_rows_ingests(ctx: JobContext, landing: Pat
     _land(landing, "seller_sessions", "part-0.parquet", busy)
     ingest(ctx, NIGHT - timedelta(days=1), ("seller_sessions",))
     assert _counts(ingest(ctx, NIGHT, ("seller_sessions",))) == {"seller_sessions": (400, 400, 0)}
+
+
+# ---- orphans --------------------------------------------------------------------------------
+
+
+def _night(ctx: JobContext, night: date) -> None:
+    """Ingest and conform a night (the tables conform reads), as a fresh run."""
+    run = JobContext(ctx.conf)
+    ingest(run, night, ("sellers", "listings", "seller_sessions", "orders"))
+    conform(run, night)
+
+
+def test_orphan_listing_reaches_silver_the_night_its_seller_arrives(
+    ctx: JobContext, landing: Path
+) -> None:
+    # Night 1: L2's seller s2 is in no snapshot yet, so L2 waits in quarantine as an orphan.
+    # Night 2: s2 arrives with the sellers snapshot; no listing changes that day.
+    night_2 = NIGHT + timedelta(days=1)
+    _land(landing, "sellers", "part-0.parquet", [_seller("s1")])
+    _land(landing, "sellers", "part-0.parquet", [_seller("s1"), _seller("s2")], day=night_2)
+    _land(
+        landing,
+        "listings",
+        "part-0.parquet",
+        [_listing("L1"), _listing("L2", seller_id="s2", image_phash="fedcba9876543210")],
+    )
+    lake = ctx.lakehouse
+    _night(ctx, NIGHT)
+    assert _quarantined(ctx, "listings") == {"L2": ["orphan:seller_id"]}
+    _night(ctx, night_2)
+
+    # Adopted on night 2, L2 is in silver from that night on, so the night's features (which
+    # read silver's listings first seen by the night) and scores hold it.
+    silver = lake.read(catalog.LISTINGS_CURRENT).select("listing_id", "first_seen")
+    assert sorted(silver.collect()) == [("L1", NIGHT), ("L2", night_2)]
+    seen_by = lake.read_history(catalog.LISTINGS_CURRENT, until=night_2).select("listing_id")
+    assert {r[0] for r in seen_by.collect()} == {"L1", "L2"}
+    # In bronze it keeps the night it arrived (night 1 still reconciles) and says when it was
+    # adopted.
+    bronze = lake.read(catalog.bronze("listings")).select("listing_id", INGEST_DATE, ADOPTED_DATE)
+    assert sorted(bronze.collect()) == [("L1", NIGHT, None), ("L2", NIGHT, night_2)]
+
+    # Re-running night 2 changes nothing; re-running night 1 after it keeps L2 out of night 1:
+    # its photo, an identifier of s2, stays first seen on night 2.
+    def image_of_s2() -> list[tuple[date, date, int]]:
+        rows = lake.read(catalog.SELLER_IDENTIFIERS).where(
+            (F.col("seller_id") == "s2") & (F.col("identifier_type") == "image")
+        )
+        return [tuple(r) for r in rows.select("first_seen", "last_seen", "days_seen").collect()]
+
+    assert image_of_s2() == [(night_2, night_2, 1)]
+    _night(ctx, night_2)
+    _night(ctx, NIGHT)
+    assert sorted(bronze.collect()) == [("L1", NIGHT, None), ("L2", NIGHT, night_2)]
+    assert sorted(silver.collect()) == [("L1", NIGHT), ("L2", night_2)]
+    assert image_of_s2() == [(night_2, night_2, 1)]
+    seen_by_1 = lake.read_history(catalog.LISTINGS_CURRENT, until=NIGHT).select("listing_id")
+    assert {r[0] for r in seen_by_1.collect()} == {"L1"}

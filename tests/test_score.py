@@ -35,6 +35,7 @@ from training.metrics import listing_order
 from training.scoring import (
     ReasonWeights,
     flag,
+    live_listings,
     ranked,
     reason_codes,
     ring_evidence,
@@ -47,7 +48,7 @@ FEATURES = ("is_basic_template", "price_to_reference", "brand_term_match", "stor
 FEATURE_SCHEMA = (
     "listing_id string, seller_id string, feature_date date, ring_id string, "
     "brand_canonical string, category string, is_basic_template boolean, "
-    "price_to_reference double, brand_term_match boolean, store_modules int"
+    "price_to_reference double, brand_term_match boolean, store_modules int, status string"
 )
 # seller -> ring; s3 is a ring member without an active listing, s8 has a ring but no night.
 RINGS = {"s1": "R1", "s2": "R1", "s3": "R1", "s6": "R2", "s7": "R2"}
@@ -63,6 +64,12 @@ LISTINGS = [
     ("l08", "s7", None, "toys", False, None, False, 4),
     ("l09", "s5", None, "toys", False, None, False, 8),
     ("l10", "s2", "Orvique", "watches", True, 0.12, True, 0),
+]
+# Off the marketplace tonight (their feature rows exist: they carry notices), and more suspicious
+# than any live listing: neither is scored, so neither takes a place in the review budget.
+INACTIVE = [
+    ("l11", "s1", "Lumora", "bags", True, 0.05, True, 0, "removed"),
+    ("l12", "s2", "Orvique", "watches", True, 0.06, True, 0, "sold_out"),
 ]
 D = NIGHT
 OLD = NIGHT - timedelta(days=90)
@@ -173,8 +180,11 @@ def register_champion(spark: SparkSession, conf: Conf) -> str:
 def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
     features = spark.createDataFrame(
         [
-            (lid, sid, NIGHT, RINGS.get(sid), brand, cat, basic, ratio, term, mods)
-            for lid, sid, brand, cat, basic, ratio, term, mods in LISTINGS
+            (lid, sid, NIGHT, RINGS.get(sid), brand, cat, basic, ratio, term, mods, status)
+            for lid, sid, brand, cat, basic, ratio, term, mods, status in [
+                *[(*row, "active") for row in LISTINGS],
+                *INACTIVE,
+            ]
         ],
         FEATURE_SCHEMA,
     ).select(
@@ -242,7 +252,7 @@ def write_inputs(spark: SparkSession, lake: Lakehouse) -> None:
     lake.overwrite(
         "silver.listings_current",
         spark.createDataFrame(
-            [(row[0], row[1], at(D - timedelta(days=2))) for row in LISTINGS],
+            [(row[0], row[1], at(D - timedelta(days=2))) for row in [*LISTINGS, *INACTIVE]],
             "listing_id string, seller_id string, created_at timestamp",
         ),
     )
@@ -304,6 +314,26 @@ def test_every_active_listing_is_scored_by_the_champion_with_flags_and_reasons(
     assert unbranded == {"l05", "l08", "l09"}
     assert all(scores[k]["score"] == 0.0 for k in unbranded)
     assert all(scores[k]["score"] > 0.0 for k in set(scores) - unbranded)
+
+
+def test_removed_and_sold_out_listings_are_neither_scored_nor_flagged(gold: Gold) -> None:
+    # The review budget is spent on listings still live: the two most suspicious rows of the
+    # night's features are off the marketplace, so gold holds no row of them, flagged or not.
+    scored = gold.lake.read_night(catalog.LISTING_SCORES, NIGHT)
+    assert scored.where(F.col("listing_id").isin("l11", "l12")).count() == 0
+    flagged = {r[0] for r in scored.where("flagged").select("listing_id").collect()}
+    assert flagged == {"l01", "l02", "l03", "l10"}
+    risk = gold.lake.read_night(catalog.SELLER_RISK, NIGHT)
+    assert {r[0]: r[1] for r in risk.select("seller_id", "listings").collect()}["s1"] == 2
+
+
+def test_live_listings_are_the_active_ones(spark: SparkSession) -> None:
+    features = spark.createDataFrame(
+        [("a", "active"), ("r", "removed"), ("s", "sold_out")],
+        "listing_id string, status string",
+    )
+    expected = spark.createDataFrame([("a", "active")], "listing_id string, status string")
+    assertDataFrameEqual(live_listings(features), expected)
 
 
 def test_seller_risk_is_the_riskiest_listing_with_counts(gold: Gold) -> None:

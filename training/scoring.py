@@ -60,6 +60,16 @@ def reason_weights(
     return ReasonWeights(models.importances(model, columns), signed=False, directions=known)
 
 
+def live_listings(features: DataFrame) -> DataFrame:
+    """The night's feature rows of listings still on sale (`status` active): the ones scored.
+
+    The night's features also hold removed and sold-out listings that carry a notice (training
+    joins their features as of the notice). A review of a listing that is gone finds nothing to
+    take down, so they are not scored at all: gold.listing_scores is the live catalog of the
+    night, and the review budget goes to listings buyers can still order."""
+    return features.where(F.col("status") == F.lit("active"))
+
+
 def reason_codes(scored: DataFrame, weights: ReasonWeights, *, top: int) -> DataFrame:
     """`reasons`: the `top` features that pushed each listing's score most, as "feature=value".
 
