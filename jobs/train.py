@@ -77,8 +77,6 @@ class TrainResult:
     alias: str | None
     reason: str
     metrics: dict[str, Any] = field(default_factory=dict)
-    candidate: str | None = None  # the candidate model trained, and why it was chosen
-    candidate_choice: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,13 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     result = train(ctx, args.date)
-    summary = {
-        "version": result.version,
-        "alias": result.alias,
-        "reason": result.reason,
-        "candidate": result.candidate,
-        "candidate_choice": result.candidate_choice,
-    }
+    summary = {"version": result.version, "alias": result.alias, "reason": result.reason}
     print(json.dumps({**summary, "metrics": result.metrics}, indent=2, default=str))
 
 
@@ -271,15 +263,7 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
             f"version {version} ({best}: {choice.reason}) -> {decision.alias}: {decision.reason}"
         )
         log.info("model %s version %s: %s", model_name, version, entry.message)
-        return TrainResult(
-            run.info.run_id,
-            version,
-            decision.alias,
-            decision.reason,
-            metrics,
-            candidate=best,
-            candidate_choice=choice.reason,
-        )
+        return TrainResult(run.info.run_id, version, decision.alias, decision.reason, metrics)
 
 
 def _split(

@@ -24,13 +24,7 @@ from typing import Any
 
 from jobs.runtime.conf import PROJECT_ROOT, overrides_under
 
-# The default, the default with the old choice among candidates (the best point estimate), and
-# the old way entirely (notices only, best point estimate).
-MODELS = {
-    "population": ("training.population=true",),
-    "population_point_estimate": ("training.population=true", "training.default_candidate=null"),
-    "notices_only": ("training.population=false", "training.default_candidate=null"),
-}
+MODELS = {"population": "training.population=true", "notices_only": "training.population=false"}
 
 
 def _json(stdout: str) -> Any:
@@ -75,7 +69,7 @@ def run_world(
         _radar(log, settings, "evaluate", "--truth", str(root / "landing"), "--date", str(last))
     )
     for name, setting in MODELS.items():
-        named = [*settings, *setting, f"mlflow.model_name={name}"]
+        named = [*settings, setting, f"mlflow.model_name={name}"]
         trained = _json(_radar(log, named, "train", "--date", str(cutoff)))
         results[f"{name}_training"] = trained  # version, alias, reason, every candidate's metrics
         if trained["version"] is None:
@@ -97,22 +91,19 @@ def _fmt(value: Any) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     """One row per world and model: the issue's measures, last night, against the truth."""
     lines = [
-        "| world | model | candidate | PR-AUC | top-1% precision | flagged | queue precision | "
+        "| world | model | PR-AUC | top-1% precision | flagged | queue precision | "
         "new-ring-account fakes caught | ring precision / recall / F1 |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for result in results:
-        for name in MODELS:
+        for name in ("population", "notices_only"):
             report = result.get(name, {})
-            candidate = result.get(f"{name}_training", {}).get("candidate") or "n/a"
             model, link = report.get("model", {}), report.get("linkage", {})
             if "champion" not in model:
-                skipped = report.get("skipped", "n/a")
-                lines.append(f"| {result['world']} | {name} | {candidate} | {skipped} |||||")
+                lines.append(f"| {result['world']} | {name} | {report.get('skipped', 'n/a')} |||||")
                 continue
             lines.append(
-                f"| {result['world']} | {name} | {candidate} | "
-                f"{_fmt(model['champion'].get('pr_auc'))} | "
+                f"| {result['world']} | {name} | {_fmt(model['champion'].get('pr_auc'))} | "
                 f"{_fmt(model['champion'].get('precision_at_top_share'))} | {model['flagged']} | "
                 f"{_fmt(model['flagged_precision'])} | "
                 f"{_fmt(model['new_ring_account_fakes_caught'])} "
