@@ -53,7 +53,7 @@ from training.population import (
     top_membership,
     unlabelled_sample,
 )
-from training.promotion import Choice, Decision, choose_candidate, decide
+from training.promotion import Decision, decide
 from training.split import split_boundary, time_split
 from training.tracking import (
     CHAMPION,
@@ -123,9 +123,13 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
         split = _split(conf, data, train_notices, eval_notices, boundary, shuffle_labels)
 
         fitted, metrics, tops = _fit_candidates(ctx.conf, data.columns, split)
-        choice = _choose(conf, metrics, tops)
-        best = choice.name
-        log.info("candidate %s: %s", best, choice.reason)
+        best = max(
+            CANDIDATES,
+            key=lambda name: (
+                metrics[name]["population_recall_at_top_share"] or 0.0,
+                metrics[name]["population_pu_pr_auc"] or 0.0,
+            ),
+        )
         rules = rules_score(split.population, conf.rules_max_price_to_reference).join(
             split.population.select("listing_id", "label"), "listing_id"
         )
@@ -192,8 +196,6 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
             mlflow.log_params(
                 {
                     "model_type": best,
-                    "default_candidate": conf.default_candidate or "none",
-                    "candidate_choice": choice.reason[:6000],
                     "cutoff": night.isoformat(),
                     "split_boundary": boundary.isoformat(),
                     "seed": conf.seed,
@@ -259,9 +261,7 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
         split.train_rows.unpersist()
         split.population.unpersist()
         entry.rows_read = split.counts["train_examples"] + split.counts["eval_examples"]
-        entry.message = (
-            f"version {version} ({best}: {choice.reason}) -> {decision.alias}: {decision.reason}"
-        )
+        entry.message = f"version {version} -> {decision.alias}: {decision.reason}"
         log.info("model %s version %s: %s", model_name, version, entry.message)
         return TrainResult(run.info.run_id, version, decision.alias, decision.reason, metrics)
 
@@ -373,40 +373,6 @@ def _fit_candidates(
             metrics[name]["population_recall_at_top_share"],
         )
     return fitted, metrics, tops
-
-
-def _choose(
-    conf: TrainingConf, metrics: dict[str, dict[str, Any]], tops: dict[str, DataFrame]
-) -> Choice:
-    """The candidate that goes on to the gate (training.promotion.choose_candidate): the gains of
-    the others over the default are bootstrapped on the same confirmed listings as the gate's."""
-    default = conf.default_candidate
-    gains = {
-        name: paired_difference(
-            tops[name],
-            tops[default],
-            replicates=conf.bootstrap_replicates,
-            confidence=conf.confidence,
-            seed=conf.seed,
-        )
-        for name in CANDIDATES
-        if default is not None and name != default
-    }
-    return choose_candidate(
-        CANDIDATES,
-        default=default,
-        point_estimates={
-            name: (
-                metrics[name]["population_recall_at_top_share"] or 0.0,
-                metrics[name]["population_pu_pr_auc"] or 0.0,
-            )
-            for name in CANDIDATES
-        },
-        gains_over_default=gains,
-        positives=metrics[CANDIDATES[0]]["population_population_positives"],
-        min_positives=conf.min_eval_positives,
-        margin=conf.promotion_margin,
-    )
 
 
 def _evaluate(conf: Conf, model: PipelineModel, split: _Split) -> tuple[dict[str, Any], DataFrame]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from training.metrics import ranking_metrics
 from training.population import (
-    Difference,
     class_weights,
     evaluation_population,
     paired_difference,
@@ -17,7 +15,7 @@ from training.population import (
     top_membership,
     unlabelled_sample,
 )
-from training.promotion import choose_candidate, decide
+from training.promotion import decide
 
 SCORED = "listing_id string, score double, label int"
 
@@ -177,109 +175,3 @@ def test_bootstrap_interval_widens_with_noise_and_is_reproducible(spark: SparkSe
     assert gain == again
     assert gain.estimate == 0.25 and gain.positives == 40  # (30 - 20) / 40
     assert gain.low < 0.25 < gain.high
-
-
-CANDIDATES = ("logistic_regression", "gradient_boosted_trees", "monotone_boosted_trees")
-POINTS = {
-    "logistic_regression": (0.0, 0.2),
-    "gradient_boosted_trees": (0.25, 0.1),
-    "monotone_boosted_trees": (0.0, 0.3),
-}
-
-
-def _gain(estimate: float, low: float, positives: int = 40) -> Difference:
-    return Difference(estimate, low, estimate + 0.1, positives, 0.9, 200)
-
-
-def test_candidate_choice_keeps_the_default_unless_beaten_beyond_the_noise() -> None:
-    def choose(gains: dict[str, Difference], positives: int = 40, default: str | None = None):
-        return choose_candidate(
-            CANDIDATES,
-            default="monotone_boosted_trees" if default is None else default,
-            point_estimates=POINTS,
-            gains_over_default=gains,
-            positives=positives,
-            min_positives=20,
-            margin=0.01,
-        )
-
-    clear = {"gradient_boosted_trees": _gain(0.25, 0.05), "logistic_regression": _gain(0.0, -0.1)}
-    # Beyond the noise: the unconstrained trees replace the default.
-    assert choose(clear).name == "gradient_boosted_trees"
-    assert choose(clear).reason.startswith("beats the default monotone_boosted_trees")
-    # The same gains judged on 12 confirmed listings: too few to prefer another.
-    assert choose(clear, positives=12).name == "monotone_boosted_trees"
-    assert "12 confirmed listings are too few" in choose(clear, positives=12).reason
-    # A point gain whose interval reaches zero, or a gain below the margin: the default stays.
-    assert choose({"gradient_boosted_trees": _gain(0.25, 0.0)}).name == "monotone_boosted_trees"
-    assert choose({"gradient_boosted_trees": _gain(0.005, 0.001)}).name == "monotone_boosted_trees"
-    # Two beat it: the higher lower bound wins, then the larger gain, then the candidates' order.
-    two = {"gradient_boosted_trees": _gain(0.3, 0.02), "logistic_regression": _gain(0.2, 0.04)}
-    assert choose(two).name == "logistic_regression"
-    tied = {"gradient_boosted_trees": _gain(0.2, 0.04), "logistic_regression": _gain(0.2, 0.04)}
-    assert choose(tied).name == "logistic_regression"
-
-
-def test_candidate_choice_without_a_default_is_the_best_point_estimate() -> None:
-    choice = choose_candidate(
-        CANDIDATES,
-        default=None,
-        point_estimates=POINTS,
-        gains_over_default={},
-        positives=2,
-        min_positives=20,
-        margin=0.01,
-    )
-    assert choice.name == "gradient_boosted_trees"
-    assert choice.reason == "best point estimate: top-share recall 0.2500, PU PR-AUC 0.1000"
-
-
-def test_candidate_choice_refuses_an_unknown_default() -> None:
-    with pytest.raises(ValueError, match="'xgb' is not one of"):
-        choose_candidate(
-            CANDIDATES,
-            default="xgb",
-            point_estimates=POINTS,
-            gains_over_default={},
-            positives=40,
-            min_positives=20,
-            margin=0.01,
-        )
-
-
-def test_a_lucky_gain_on_few_listings_does_not_replace_the_default(spark: SparkSession) -> None:
-    """Two more of 24 confirmed listings found is within the noise (a replicate draws both
-    weights 0 with probability e^-2, more than the interval's 5% tail); twelve more is not."""
-    ids = [f"p{i:02d}" for i in range(24)]
-
-    def membership(found: int) -> DataFrame:
-        return spark.createDataFrame(
-            [(i, int(n < found)) for n, i in enumerate(ids)], "listing_id string, in_top int"
-        )
-
-    default = membership(0)
-    gains = {
-        name: paired_difference(membership(found), default, replicates=100, confidence=0.9, seed=5)
-        for name, found in (("gradient_boosted_trees", 2), ("logistic_regression", 12))
-    }
-    assert gains["gradient_boosted_trees"].low == 0.0 < gains["gradient_boosted_trees"].estimate
-    lucky = choose_candidate(
-        CANDIDATES,
-        default="monotone_boosted_trees",
-        point_estimates=POINTS,
-        gains_over_default={"gradient_boosted_trees": gains["gradient_boosted_trees"]},
-        positives=24,
-        min_positives=20,
-        margin=0.01,
-    )
-    assert lucky.name == "monotone_boosted_trees"
-    clear = choose_candidate(
-        CANDIDATES,
-        default="monotone_boosted_trees",
-        point_estimates=POINTS,
-        gains_over_default=gains,
-        positives=24,
-        min_positives=20,
-        margin=0.01,
-    )
-    assert clear.name == "logistic_regression"

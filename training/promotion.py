@@ -9,7 +9,6 @@ and there must be enough confirmed listings to judge at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -66,81 +65,6 @@ def decide(
         "challenger",
         f"not better than the champion beyond the noise (margin {margin}): top-share recall gain "
         f"{versus_champion.describe()}",
-    )
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The candidate a training logs, registers and puts before the gate, and why."""
-
-    name: str
-    reason: str
-
-
-def choose_candidate(
-    candidates: Sequence[str],
-    *,
-    default: str | None,
-    point_estimates: Mapping[str, tuple[float, float]],
-    gains_over_default: Mapping[str, Difference],
-    positives: int,
-    min_positives: int,
-    margin: float,
-) -> Choice:
-    """Which candidate model goes on: the default one, unless another beats it beyond the noise.
-
-    Choosing among candidates is a comparison on the same few confirmed listings the gate judges
-    on, and it is as noisy: on an evaluation night of a dozen confirmed listings the best point
-    estimate is often luck. So the choice is held to the gate's standard: another candidate
-    replaces `default` only when there are at least `min_positives` confirmed listings, its
-    top-share recall gain over the default is at least `margin`, and the paired bootstrap interval
-    of that gain lies above zero; among several, the highest lower bound wins (then the larger
-    gain, then the order of `candidates`).
-
-    `default=None` is the old way, kept for comparison: the best point estimate of
-    (top-share recall, PU PR-AUC) on the population, whatever the evidence.
-    """
-    if default is None:
-        best = max(candidates, key=lambda name: point_estimates[name])
-        recall, pr_auc = point_estimates[best]
-        return Choice(
-            best,
-            f"best point estimate: top-share recall {recall:.4f}, PU PR-AUC {pr_auc:.4f}",
-        )
-    if default not in candidates:
-        raise ValueError(f"default candidate {default!r} is not one of {', '.join(candidates)}")
-    if positives < min_positives:
-        return Choice(
-            default,
-            f"the default {default}: {positives} confirmed listings are too few to prefer "
-            f"another (training.min_eval_positives = {min_positives})",
-        )
-    beating = [
-        name
-        for name in candidates
-        if name in gains_over_default
-        and gains_over_default[name].estimate >= margin
-        and gains_over_default[name].low > 0
-    ]
-    if not beating:
-        gains = "; ".join(
-            f"{name} {gain.describe()}" for name, gain in sorted(gains_over_default.items())
-        )
-        return Choice(
-            default, f"the default {default}: no candidate beats it beyond the noise ({gains})"
-        )
-    best = max(
-        beating,
-        key=lambda name: (
-            gains_over_default[name].low,
-            gains_over_default[name].estimate,
-            -candidates.index(name),
-        ),
-    )
-    return Choice(
-        best,
-        f"beats the default {default} beyond the noise: top-share recall gain "
-        f"{gains_over_default[best].describe()}",
     )
 
 
