@@ -53,7 +53,7 @@ from training.population import (
     top_membership,
     unlabelled_sample,
 )
-from training.promotion import Decision, decide
+from training.promotion import Choice, Decision, choose_candidate, decide
 from training.split import split_boundary, time_split
 from training.tracking import (
     CHAMPION,
@@ -77,6 +77,8 @@ class TrainResult:
     alias: str | None
     reason: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    candidate: str | None = None  # the candidate that went through the gate
+    candidate_choice: str = ""  # why that one (training.promotion.choose_candidate)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +87,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     result = train(ctx, args.date)
-    summary = {"version": result.version, "alias": result.alias, "reason": result.reason}
+    summary = {
+        "version": result.version,
+        "alias": result.alias,
+        "reason": result.reason,
+        "candidate": result.candidate,
+        "candidate_choice": result.candidate_choice,
+    }
     print(json.dumps({**summary, "metrics": result.metrics}, indent=2, default=str))
 
 
@@ -123,13 +131,8 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
         split = _split(conf, data, train_notices, eval_notices, boundary, shuffle_labels)
 
         fitted, metrics, tops = _fit_candidates(ctx.conf, data.columns, split)
-        best = max(
-            CANDIDATES,
-            key=lambda name: (
-                metrics[name]["population_recall_at_top_share"] or 0.0,
-                metrics[name]["population_pu_pr_auc"] or 0.0,
-            ),
-        )
+        choice = _choose(conf, metrics, tops)
+        best = choice.candidate
         rules = rules_score(split.population, conf.rules_max_price_to_reference).join(
             split.population.select("listing_id", "label"), "listing_id"
         )
@@ -226,6 +229,8 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
                     **split.counts,
                     "shuffled_labels": shuffle_labels,
                     "champion_before": current or "none",
+                    "default_candidate": conf.default_candidate or "none",
+                    "candidate_choice": choice.reason[:6000],
                     "promotion": decision.alias,
                     "promotion_reason": decision.reason[:6000],
                     **{f"delta_version.{t}": v for t, v in data.versions.items()},
@@ -254,6 +259,7 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
                 "promotion_reason": decision.reason,
                 "train_date": night.isoformat(),
                 "model_type": best,
+                "candidate_choice": choice.reason,
             }
             mlflow.set_tags({**tags, "model_version": version})
             for key, value in tags.items():
@@ -263,7 +269,9 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
         entry.rows_read = split.counts["train_examples"] + split.counts["eval_examples"]
         entry.message = f"version {version} -> {decision.alias}: {decision.reason}"
         log.info("model %s version %s: %s", model_name, version, entry.message)
-        return TrainResult(run.info.run_id, version, decision.alias, decision.reason, metrics)
+        return TrainResult(
+            run.info.run_id, version, decision.alias, decision.reason, metrics, best, choice.reason
+        )
 
 
 def _split(
@@ -373,6 +381,41 @@ def _fit_candidates(
             metrics[name]["population_recall_at_top_share"],
         )
     return fitted, metrics, tops
+
+
+def _choose(
+    conf: TrainingConf, metrics: dict[str, dict[str, Any]], tops: dict[str, DataFrame]
+) -> Choice:
+    """The candidate that goes through the gate: the default unless another beats it beyond the
+    noise, on the same paired bootstrap as the gate (training.promotion.choose_candidate)."""
+    default = conf.default_candidate
+    versus_default = {
+        name: paired_difference(
+            tops[name],
+            tops[default],
+            replicates=conf.bootstrap_replicates,
+            confidence=conf.confidence,
+            seed=conf.seed,
+        )
+        for name in CANDIDATES
+        if default is not None and name != default
+    }
+    choice = choose_candidate(
+        default=default,
+        point_estimates={
+            name: (
+                metrics[name]["population_recall_at_top_share"] or 0.0,
+                metrics[name]["population_pu_pr_auc"] or 0.0,
+            )
+            for name in CANDIDATES
+        },
+        versus_default=versus_default,
+        positives=metrics[CANDIDATES[0]]["population_population_positives"],
+        min_positives=conf.min_eval_positives,
+        margin=conf.promotion_margin,
+    )
+    log.info("candidate %s: %s", choice.candidate, choice.reason)
+    return choice
 
 
 def _evaluate(conf: Conf, model: PipelineModel, split: _Split) -> tuple[dict[str, Any], DataFrame]:

@@ -24,7 +24,7 @@ from training.baseline import rules_score
 from training.examples import feature_columns, labelled_notices, training_set
 from training.metrics import pr_curve, ranking_metrics
 from training.population import Difference
-from training.promotion import decide, training_due
+from training.promotion import Choice, choose_candidate, decide, training_due
 from training.split import split_boundary, time_split
 
 NOTICES = (
@@ -218,16 +218,65 @@ def test_gate_refuses_a_worse_model_and_a_first_model_that_does_not_beat_the_rul
         "challenger"
     )
     assert decide(versus_champion=better, versus_rules=rules, **gate).alias == "champion"
-    # A first model: better than the rules (point estimate), or no champion at all.
+    # A first model goes on unless the rules beat it beyond the noise: a tie within the noise
+    # (the test world's -0.071 on 28 listings) is no reason to score nothing.
     assert decide(versus_champion=None, versus_rules=rules, **gate).alias == "champion"
-    assert decide(versus_champion=None, versus_rules=_gain(0.0, -0.1), **gate).alias == (
-        "challenger"
+    assert decide(versus_champion=None, versus_rules=_gain(0.0, -0.1), **gate).alias == "champion"
+    assert decide(versus_champion=None, versus_rules=_gain(-0.071, -0.2), **gate).alias == (
+        "champion"
     )
+    beaten = decide(versus_champion=None, versus_rules=_gain(-0.3, -0.5), **gate)
+    assert beaten.alias == "challenger"
+    assert beaten.reason.startswith("first model is worse than the rules baseline beyond the noise")
     # Too few confirmed listings to judge: never promoted, however good the figures.
     few = {**gate, "positives": 19}
     refused = decide(versus_champion=better, versus_rules=rules, **few)
     assert refused.alias == "challenger" and refused.reason.startswith("too little evidence: 19")
     assert decide(versus_champion=None, versus_rules=rules, **few).alias == "challenger"
+
+
+def test_another_candidate_replaces_the_default_only_beyond_the_noise() -> None:
+    estimates = {
+        "logistic_regression": (0.5, 0.30),
+        "gradient_boosted_trees": (0.5, 0.40),
+        "monotone_boosted_trees": (0.5, 0.35),
+    }
+    choose = {
+        "default": "monotone_boosted_trees",
+        "point_estimates": estimates,
+        "positives": 24,
+        "min_positives": 20,
+        "margin": 0.01,
+    }
+    # Two of 24 more in the top share, interval across zero: a lucky draw, not a better model.
+    lucky = {"logistic_regression": _gain(0.0, -0.1), "gradient_boosted_trees": _gain(0.083, -0.04)}
+    kept = choose_candidate(versus_default=lucky, **choose)
+    assert kept == Choice(
+        "monotone_boosted_trees", "default: no candidate beats it beyond the noise"
+    )
+    # Twelve of 24 with an interval above zero replace it; of two that do, the larger gain.
+    clear = {"logistic_regression": _gain(0.2, 0.05), "gradient_boosted_trees": _gain(0.5, 0.3)}
+    replaced = choose_candidate(versus_default=clear, **choose)
+    assert replaced.candidate == "gradient_boosted_trees"
+    assert replaced.reason.startswith(
+        "beats the default monotone_boosted_trees beyond the noise: +0.5000"
+    )
+    # Below the margin, or too few confirmed listings to judge: the default stays.
+    small = {"gradient_boosted_trees": _gain(0.005, 0.001)}
+    assert choose_candidate(versus_default=small, **choose).candidate == "monotone_boosted_trees"
+    few = choose_candidate(versus_default=clear, **{**choose, "positives": 2})
+    assert few == Choice(
+        "monotone_boosted_trees",
+        "default: 2 confirmed listings are too few to prefer another candidate",
+    )
+    # No default: the best point estimate, recall first, then PU PR-AUC (the old choice).
+    old = choose_candidate(versus_default={}, **{**choose, "default": None})
+    assert old == Choice(
+        "gradient_boosted_trees",
+        "best point estimate (top-share recall, PU PR-AUC): 0.5000, 0.4000",
+    )
+    with pytest.raises(ValueError, match="'xgb' is not one of"):
+        choose_candidate(versus_default={}, **{**choose, "default": "xgb"})
 
 
 def test_training_is_due_without_a_champion_or_on_schedule() -> None:

@@ -3,9 +3,10 @@
 `python -m jobs.bench.worlds --worlds randomise:1101,randomise:2202,seed:7 --work DIR` simulates
 each world into its own folder (landing, lakehouse, MLflow store), runs its nights with the
 default conf in child processes (`python -m jobs`, as a scheduler would), then, on the night
-before the last, trains two models at the same cutoff under two registered names, one learning
-from the population (the default) and one from the notices only (`training.population=false`),
-scores the last night with each, and measures each against the world's truth
+before the last, trains three models at the same cutoff under three registered names: the default
+(learning from the population, the candidate chosen by `training.default_candidate`), the same
+with the old choice among candidates (`training.default_candidate=null`, best point estimate) and
+the old way (`training.population=false`, notices only), scores the last night with each, and measures each against the world's truth
 (`radar evaluate`). Results go to `DIR/<world>/<model>.json` and one Markdown table on stdout.
 
 Held-out worlds are named in BENCHMARKS.md before they are run; this tool reports, it does not
@@ -24,7 +25,12 @@ from typing import Any
 
 from jobs.runtime.conf import PROJECT_ROOT, overrides_under
 
-MODELS = {"population": "training.population=true", "notices_only": "training.population=false"}
+# The default; the same with the old choice among candidates (best point estimate); the old way.
+MODELS = {
+    "population": "training.population=true",
+    "population_point_estimate": "training.default_candidate=null",
+    "notices_only": "training.population=false",
+}
 
 
 def _json(stdout: str) -> Any:
@@ -91,19 +97,24 @@ def _fmt(value: Any) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     """One row per world and model: the issue's measures, last night, against the truth."""
     lines = [
-        "| world | model | PR-AUC | top-1% precision | flagged | queue precision | "
+        "| world | model | candidate | PR-AUC | top-1% precision | flagged | queue precision | "
         "new-ring-account fakes caught | ring precision / recall / F1 |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for result in results:
-        for name in ("population", "notices_only"):
+        for name in MODELS:
             report = result.get(name, {})
             model, link = report.get("model", {}), report.get("linkage", {})
+            candidate = result.get(f"{name}_training", {}).get("candidate") or "none"
             if "champion" not in model:
-                lines.append(f"| {result['world']} | {name} | {report.get('skipped', 'n/a')} |||||")
+                lines.append(
+                    f"| {result['world']} | {name} | {candidate} | "
+                    f"{report.get('skipped', 'n/a')} |||||"
+                )
                 continue
             lines.append(
-                f"| {result['world']} | {name} | {_fmt(model['champion'].get('pr_auc'))} | "
+                f"| {result['world']} | {name} | {candidate} | "
+                f"{_fmt(model['champion'].get('pr_auc'))} | "
                 f"{_fmt(model['champion'].get('precision_at_top_share'))} | {model['flagged']} | "
                 f"{_fmt(model['flagged_precision'])} | "
                 f"{_fmt(model['new_ring_account_fakes_caught'])} "

@@ -219,6 +219,9 @@ class TrainingConf(_Section):
     confidence: float = Field(gt=0, lt=1)
     review_budget: int = Field(ge=1)
     promotion_margin: float = Field(ge=0)
+    default_candidate: (
+        Literal["logistic_regression", "gradient_boosted_trees", "monotone_boosted_trees"] | None
+    )
     seed: int
     gbt_max_iter: int = Field(ge=1)
     gbt_max_depth: int = Field(ge=1)
