@@ -259,3 +259,52 @@ def test_a_planted_rings_case_page_shows_its_members_and_evidence(
     assert shown == {(e["identifier_type"], e["identifier"]) for e in lead["shared_identifiers"]}
     assert shown, "the ring's evidence table is empty"
     assert f'alt="ring graph of {lead["ring_id"]}"' in page
+
+
+def test_an_origin_two_planted_rings_ship_from_is_a_source_lead_joining_both(
+    spark: SparkSession, world: World
+) -> None:
+    """The world's rings ship in pairs from one factory (simulator.rings_per_factory = 2): each
+    factory's origin is a source lead of the last night joining the clusters of every seller that
+    ships from it, and each of those ring leads names it among its sources."""
+    lake = world.lake
+    truth = _truth(spark, world, "sellers").where(F.col("ring_id").isNotNull())
+    origins = lake.read("silver.seller_identifiers").where(
+        F.col("identifier_type") == "ship_origin"
+    )
+    # A factory's origin: one shipped from by accounts of two planted rings.
+    factory_origins = (
+        origins.join(truth, "seller_id")
+        .groupBy(F.col("identifier").alias("source"))
+        .agg(F.countDistinct("ring_id").alias("true_rings"))
+        .where("true_rings = 2")
+    )
+    clusters = lake.read("graph.account_clusters").where(F.col("feature_date") == F.lit(LAST))
+    expected = (
+        origins.join(factory_origins, F.col("identifier") == F.col("source"))
+        .join(clusters.select("seller_id", "ring_id"), "seller_id", "left")
+        .groupBy("source")
+        .agg(
+            F.sort_array(F.collect_set("ring_id")).alias("rings"),
+            F.sort_array(F.collect_set("seller_id")).alias("seller_ids"),
+        )
+        .where(F.size("rings") >= world.conf.scoring.source_min_rings)
+    )
+    sources = lake.read("gold.source_leads").where(
+        (F.col("score_date") == F.lit(LAST)) & (F.col("source_type") == "ship_origin")
+    )
+    found = {r["source"]: (r["rings"], r["seller_ids"]) for r in sources.collect()}
+    wanted = {r["source"]: (r["rings"], r["seller_ids"]) for r in expected.collect()}
+    assert wanted, "no factory's origin reached two clusters: the check would be empty"
+    assert {source: found.get(source) for source in wanted} == wanted
+    # The two planted rings of a factory are told apart, and both of their leads name the origin.
+    leads = lake.read("gold.ring_leads").where(F.col("score_date") == F.lit(LAST))
+    named = {
+        r["ring_id"]: {(s["source_type"], s["source"]) for s in r["sources"]}
+        for r in leads.select("ring_id", "sources").collect()
+    }
+    for source, (rings, _) in wanted.items():
+        for ring in rings:
+            if ring in named:
+                assert ("ship_origin", source) in named[ring], (ring, source)
+    assert any(sum(ring in named for ring in rings) >= 2 for rings, _ in wanted.values())

@@ -385,6 +385,31 @@ def test_workshops_share_their_kit_inside_and_lone_accounts_share_no_account(
     lone.unpersist()
 
 
+def test_rings_of_one_factory_ship_from_one_origin(spark: SparkSession, conf: Conf) -> None:
+    rates = {**conf.simulator.ring_signal_rates, "ship_origin": 1.0}
+    knobs = _knobs(conf, ring_seller_share=0.3, rings_per_factory=2, ring_signal_rates=rates)
+    world = _world(spark, conf, knobs, listings=4_000)
+    ring = world.truth_sellers.where("is_counterfeit")
+    shipped = (
+        world.tables["listings"]
+        .select("seller_id", "ships_from")
+        .distinct()
+        .join(ring, "seller_id")
+    )
+    per_factory = shipped.groupBy("factory").agg(
+        F.countDistinct("ships_from").alias("origins"), F.countDistinct("ring_id").alias("rings")
+    )
+    # Rings 2k and 2k+1 ship from factory k, and each factory from an origin of its own.
+    number = F.split("ring_id", "-")[1].cast("int")
+    assert (
+        ring.where(F.col("factory") != F.format_string("factory-%d", F.floor(number / 2))).count()
+        == 0
+    )
+    assert per_factory.where("origins != 1").count() == 0
+    assert shipped.select("ships_from").distinct().count() == per_factory.count()
+    assert per_factory.where("rings = 2").count() >= 2
+
+
 def test_storefronts_and_currencies_follow_their_knobs(spark: SparkSession, conf: Conf) -> None:
     knobs = _knobs(
         conf,

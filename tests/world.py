@@ -34,7 +34,8 @@ SETTINGS = (
     "training.min_labels=10",
     "training.min_eval_positives=5",  # a 3-night world has a few dozen confirmed listings a day
     "scoring.flag_budget=50",
-    "scoring.maintenance_weekday=3",  # not one of the world's nights: OPTIMIZE/VACUUM are slow here
+    "scoring.maintenance_weekday=3",
+    "simulator.rings_per_factory=2",  # pairs of rings ship from one origin: an upstream source  # not one of the world's nights: OPTIMIZE/VACUUM are slow here
 )
 
 

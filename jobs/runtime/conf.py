@@ -109,6 +109,7 @@ class SimulatorConf(_Section):
     # Operators who evade.
     lone_signal_share: float = Field(ge=0, le=1)
     workshops_per_ring: int = Field(ge=1)
+    rings_per_factory: int = Field(ge=1)
     new_account_signal_scale: float = Field(ge=0, le=1)
     # Honest hubs.
     nat_seller_share: float = Field(ge=0, le=1)

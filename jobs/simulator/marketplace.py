@@ -116,6 +116,12 @@ def generate(spark: SparkSession, spec: WorldSpec) -> World:
             "ring_id"
         ),
         "workshop",
+        F.when(
+            F.col("is_ring"),
+            F.concat(
+                F.lit("factory-"), _factory(spec.proportions.rings_per_factory).cast("string")
+            ),
+        ).alias("factory"),
     )
     truth_listings = listings.where(F.col("version") == 1).select(
         "listing_id", "is_counterfeit", "kind", "price_typo"
@@ -230,7 +236,7 @@ def _sellers(spark: SparkSession, spec: WorldSpec) -> DataFrame:
         )
     )
     for signal in SIGNALS:
-        unit = _ring_unit(signal, p.workshops_per_ring)
+        unit = _ring_unit(signal, p.workshops_per_ring, p.rings_per_factory)
         own = (
             _ipv4(s, "ip-own", idx)
             if signal == "ip"
@@ -265,13 +271,22 @@ def _sellers(spark: SparkSession, spec: WorldSpec) -> DataFrame:
     return frame.withColumn("id_doc_hash", digest(s, "id_doc", idx))
 
 
-def _ring_unit(signal: str, workshops: int) -> Column:
-    """Whose value a ring account shares: its ring's, or for a workshop's own kit its workshop's.
+def _ring_unit(signal: str, workshops: int, rings_per_factory: int) -> Column:
+    """Whose value a ring account shares: its ring's, for a workshop's own kit its workshop's, and
+    for the ship origin its factory's (`rings_per_factory` rings ship from one: an upstream source
+    that nothing but logistics ties, so it links no account across rings).
 
-    One workshop per ring keys by the ring alone, so the default world keeps its values."""
+    One workshop per ring and one ring per factory key by the ring alone, so the default world
+    keeps its values."""
+    if signal == "ship_origin" and rings_per_factory > 1:
+        return _factory(rings_per_factory)
     if workshops == 1 or signal not in WORKSHOP_SIGNALS:
         return F.col("ring_idx")
     return F.col("ring_idx") * workshops + F.col("workshop")
+
+
+def _factory(rings_per_factory: int) -> Column:
+    return F.floor(F.col("ring_idx") / F.lit(rings_per_factory))
 
 
 def _shares_ring_signal(seed: int, signal: str, p: SimulatorConf) -> Column:
