@@ -91,23 +91,22 @@ def write_report(ctx: JobContext, night: date) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel("score")
         ax.set_ylabel("listings")
-        leads = [
-            r.asDict(recursive=True)
-            for r in leads_table.orderBy(F.desc("risk"), "ring_id")
-            .limit(conf.scoring.report_top_leads)
-            .collect()
-        ]
+        # A total order: the leads and their links below are the same rings.
+        top = leads_table.orderBy(F.desc("risk"), "ring_id").limit(conf.scoring.report_top_leads)
+        leads = [r.asDict(recursive=True) for r in top.collect()]
         folder = Path(conf.paths.reports) / night.isoformat()
         pages = _write_ring_pages(ctx, night, folder / "rings", leads_table)
-        edges = lake.read_night(catalog.LINKAGE_EDGES, night)
+        # One join for every drawn lead's links; bounded: report_top_leads rings of at most
+        # linkage.max_ring_size members.
+        links = _by_ring(ring_links(top, lake.read_night(catalog.LINKAGE_EDGES, night)).collect())
         for lead in leads:
             members = lead["member_sellers"]
-            ring_edges = edges.where(
-                F.col("src_seller_id").isin(members) & F.col("dst_seller_id").isin(members)
-            ).collect()  # bounded: one ring (linkage.max_ring_size members)
             lead["picture"] = _ring_picture(
                 members,
-                [(e["src_seller_id"], e["dst_seller_id"], e["signal_types"]) for e in ring_edges],
+                [
+                    (e["src_seller_id"], e["dst_seller_id"], e["signal_types"])
+                    for e in links.get(lead["ring_id"], [])
+                ],
             )
             lead["numbers"] = member_numbers(members)
             lead["shared_identifiers"] = (lead.get("shared_identifiers") or [])[:12]
