@@ -112,6 +112,7 @@ RANGES: Mapping[str, tuple[float, float] | tuple[int, int]] = {
     "parcel_forwarders": (2, 10),
     "vpn_session_share": (0.0, 0.2),
     "vpn_exit_ips": (5, 40),
+    "rings_per_factory": (1, 3),
 }
 
 
