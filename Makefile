@@ -17,7 +17,7 @@ DEMO_LISTINGS ?= 20000
 DEMO_DAYS   ?= 4
 DEMO_START  ?= 2026-11-01
 
-.PHONY: help setup setup-airflow setup-browser lock lock-airflow test test-cluster demo nightly lint bench sql sql-server notebooks clean
+.PHONY: help setup setup-airflow setup-browser lock lock-airflow test test-cluster test-airflow demo nightly lint bench sql sql-server notebooks clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,12 +58,15 @@ setup-browser:  ## headless Chromium for the report test (Debian's package; need
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
 	  || { echo "install Chromium (apt-get install chromium) to run the report test" >&2; exit 1; }
 
-test: setup setup-browser setup-airflow  ## run the test suite (PYTEST_ARGS="-k linkage" to narrow it)
+test: setup setup-browser  ## run the test suite (PYTEST_ARGS="-k linkage" to narrow it)
 	rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
 test-cluster: setup  ## the night on a real standalone cluster (master + 2 workers on 127.0.0.1)
 	$(VENV)/bin/pytest -m cluster tests/test_cluster.py
+
+test-airflow: setup setup-airflow  ## the DAG parsed by a DagBag and one night run by Airflow's dag.test()
+	$(VENV)/bin/pytest -m airflow tests/test_dag.py
 
 lint: setup  ## ruff and mypy
 	$(VENV)/bin/ruff check jobs features training data_contracts tests

@@ -37,7 +37,8 @@ from jobs.simulate import simulate
 from tests.conftest import conf_for
 from tests.world import SETTINGS
 
-pytestmark = pytest.mark.integration
+# Its own target (make test-airflow): one night through Airflow's task processes is ~12 minutes.
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 AIRFLOW_PYTHON = PROJECT_ROOT / ".venv-airflow" / "bin" / "python"
 NIGHT = date(2026, 11, 1)  # a Sunday: not SETTINGS' maintenance weekday (3), so "not due"
