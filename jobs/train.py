@@ -46,6 +46,7 @@ from training import models
 from training.baseline import rules_score
 from training.metrics import pr_curve, ranking_metrics
 from training.population import (
+    Difference,
     class_weights,
     evaluation_population,
     paired_difference,
@@ -167,13 +168,7 @@ def train(ctx: JobContext, night: date, *, shuffle_labels: bool = False) -> Trai
                     models.score(champion, split.eval_notices), conf.pr_curve_bins
                 )
         gains = {
-            reference: paired_difference(
-                tops[best],
-                tops[reference],
-                replicates=conf.bootstrap_replicates,
-                confidence=conf.confidence,
-                seed=conf.seed,
-            )
+            reference: _gain(conf, tops[best], tops[reference])
             for reference in ("champion", "rules_baseline")
             if reference in tops
         }
@@ -383,6 +378,18 @@ def _fit_candidates(
     return fitted, metrics, tops
 
 
+def _gain(conf: TrainingConf, candidate: DataFrame, reference: DataFrame) -> Difference:
+    """The paired bootstrap of candidate's top-share recall minus reference's, with the conf's
+    replicates, confidence and seed: the one measure the candidate choice and the gate share."""
+    return paired_difference(
+        candidate,
+        reference,
+        replicates=conf.bootstrap_replicates,
+        confidence=conf.confidence,
+        seed=conf.seed,
+    )
+
+
 def _choose(
     conf: TrainingConf, metrics: dict[str, dict[str, Any]], tops: dict[str, DataFrame]
 ) -> Choice:
@@ -390,13 +397,7 @@ def _choose(
     noise, on the same paired bootstrap as the gate (training.promotion.choose_candidate)."""
     default = conf.default_candidate
     versus_default = {
-        name: paired_difference(
-            tops[name],
-            tops[default],
-            replicates=conf.bootstrap_replicates,
-            confidence=conf.confidence,
-            seed=conf.seed,
-        )
+        name: _gain(conf, tops[name], tops[default])
         for name in CANDIDATES
         if default is not None and name != default
     }
