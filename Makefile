@@ -69,8 +69,8 @@ test-airflow: setup setup-airflow  ## the DAG parsed by a DagBag and one night r
 	$(VENV)/bin/pytest -m airflow tests/test_dag.py
 
 lint: setup  ## ruff and mypy
-	$(VENV)/bin/ruff check jobs features training data_contracts tests
-	$(VENV)/bin/ruff format --check jobs features training data_contracts tests
+	$(VENV)/bin/ruff check jobs features training data_contracts tests notebooks
+	$(VENV)/bin/ruff format --check jobs features training data_contracts tests notebooks
 	$(VENV)/bin/mypy
 
 # A 20,000-listing world has about ten confirmed listings a day to evaluate on; the gate's default

@@ -16,7 +16,7 @@ from great_expectations.expectations import Expectation
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from data_contracts.schemas import LISTING_STATUSES, RAW_TABLES, TS, VERDICTS, S
+from data_contracts.schemas import LISTING_STATUSES, RAW_TABLES, SOURCE_FILE, TS, VERDICTS, S
 
 Check = Literal[
     "not_null",
@@ -54,6 +54,7 @@ IPV6 = (
     f"|({_H}:){{1,5}}:{_V4}"
     ")(%[0-9A-Za-z._~-]+)?$"
 )
+IP_PATTERNS = (IPV4, IPV6)
 PHASH = r"^[0-9a-f]{16}$"
 ALPHA2 = r"^[A-Z]{2}$"
 
@@ -77,6 +78,11 @@ class Rule:
         )
         return f"{kind}:{self.column}"
 
+    def is_ip(self) -> bool:
+        """An IP address rule: the column holds personal data (reduced to a network outside
+        the raw layers, features/networks.py)."""
+        return self.check == "regex" and tuple(self.params["patterns"]) == IP_PATTERNS
+
     def violated(self) -> Column:
         """TRUE where the row breaks the rule. A null value breaks only its not_null rule."""
         col = F.col(self.column)
@@ -99,32 +105,66 @@ class Rule:
             return F.coalesce(~any_match, F.lit(False))
         if self.check == "order":
             return F.coalesce(col < F.col(p["after"]), F.lit(False))
-        if self.check == "window":
-            # Within the file's day, late arrivals tolerated by `days` on either side.
-            day = F.col("_dt")
-            start = F.to_timestamp(F.date_sub(day, p["days"]))
-            end = F.to_timestamp(F.date_add(day, p["days"] + 1))
-            return F.coalesce((col < start) | (col >= end), F.lit(False))
-        if self.check == "timeline":
-            # Not before the earliest plausible instant, not after the file's day (late clocks
-            # tolerated by `days`): a year-1 or epoch-zero default, a year-2150 typo.
-            earliest = F.to_timestamp(F.lit(p["earliest"].isoformat()))
-            end = F.to_timestamp(F.date_add(F.col("_dt"), p["days"] + 1))
-            return F.coalesce((col < earliest) | (col >= end), F.lit(False))
-        if self.check == "utf8":
-            # Parquet strings are bytes: a producer may write any; text downstream must decode.
-            return F.coalesce(~F.is_valid_utf8(col), F.lit(False))
+        if self.check in ("window", "timeline", "utf8"):
+            return F.coalesce(F.expr(self._broken_sql()), F.lit(False))
         if self.check == "required_if":
             return F.coalesce(col.isNull() & F.col(p["when"]).isin(*p["values"]), F.lit(False))
         if self.check == "type":
             return F.col(f"_raw_{self.column}").isNotNull() & col.isNull()
         raise ValueError(f"unknown check {self.check}")
 
+    def _broken_sql(self) -> str:
+        """The rules that Spark and Great Expectations both check as Spark SQL: where the row
+        breaks the rule (NULL where the value is null: a null breaks only its not_null rule)."""
+        p, c = self.params, f"`{self.column}`"
+        if self.check == "window":
+            # Within the file's day, late arrivals tolerated by `days` on either side.
+            return (
+                f"{c} < to_timestamp(date_sub(_dt, {int(p['days'])})) "
+                f"OR {c} >= to_timestamp(date_add(_dt, {int(p['days']) + 1}))"
+            )
+        if self.check == "timeline":
+            # Not before the earliest plausible instant, not after the file's day (late clocks
+            # tolerated by `days`): a year-1 or epoch-zero default, a year-2150 typo.
+            return (
+                f"{c} < to_timestamp('{p['earliest'].isoformat()}') "
+                f"OR {c} >= to_timestamp(date_add(_dt, {int(p['days']) + 1}))"
+            )
+        if self.check == "utf8":
+            # Parquet strings are bytes: a producer may write any; text downstream must decode.
+            return f"NOT is_valid_utf8({c})"
+        if self.check == "regex":
+            # Raw literals: the patterns' backslashes reach the regex engine as written.
+            return "NOT (" + " OR ".join(f"rlike({c}, r'{x}')" for x in p["patterns"]) + ")"
+        raise ValueError(f"{self.check} has no SQL form")
+
+    def _unexpected_rows(self, meta: dict[str, str]) -> Expectation:
+        """GX's Spark SQL expectation over the batch: it fails on exactly the rows the Spark
+        predicate routes, and reports their count only (GX runs the query on the batch's view;
+        `{batch}` is its one placeholder, so the regexes' braces are doubled)."""
+        where = self._broken_sql().replace("{", "{{").replace("}", "}}")
+        return gx.expectations.UnexpectedRowsExpectation(
+            unexpected_rows_query=f"SELECT {SOURCE_FILE} FROM {{batch}} WHERE {where}",
+            description=f"{self.name}: no row breaks it",
+            meta=meta,
+        )
+
     def expectation(self) -> Expectation | None:
-        """The same rule for Great Expectations (None where GX has no equivalent: the window and
-        the timeline, which need the file's day, and valid UTF-8 are checked by Spark alone)."""
+        """The same rule for Great Expectations (None for `type` alone: its evidence is the raw
+        text the read keeps beside a value that did not convert, a column of the read, not of
+        the contract the suite documents).
+
+        GX 1.24 has no column expectation whose bound is another column plus days (the window,
+        the timeline: their end is each row's file day) nor one for valid UTF-8 (its regex
+        expectations see text already decoded, so a replacement character and a broken byte
+        look alike). Those rules go to GX as an `UnexpectedRowsExpectation`, a Spark SQL query
+        with the very predicate Spark routes rows by. So do the IP rules: GX's column
+        expectations list up to 20 unexpected values in results and Data Docs, and an IP
+        address, valid or not (`1.2.3.4:80`), must not leave the raw layers whole."""
         p, c = self.params, self.column
         meta = {"rule": self.name}
+        if self.check in ("window", "timeline", "utf8") or self.is_ip():
+            return self._unexpected_rows(meta)
         if self.check == "not_null":
             return gx.expectations.ExpectColumnValuesToNotBeNull(column=c, meta=meta)
         if self.check == "range":
@@ -204,9 +244,12 @@ def table_rules(
         ],
         "seller_sessions": [
             Rule("window", "event_ts", {"days": late_days}),
-            Rule("regex", "ip", {"patterns": [IPV4, IPV6]}),
+            Rule("regex", "ip", {"patterns": IP_PATTERNS}),
         ],
-        "reviews": [Rule("range", "rating", {"min": 1, "max": 5})],
+        "reviews": [
+            Rule("range", "rating", {"min": 1, "max": 5}),
+            Rule("regex", "buyer_ip", {"patterns": IP_PATTERNS}),
+        ],
         "orders": [Rule("range", "quantity", {"min": 1}), Rule("range", "amount", {"min": 0})],
         "brand_registry": [
             Rule("range", "reference_price", {"min": 0, "strict_min": True}),

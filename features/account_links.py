@@ -30,7 +30,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from features.graph import connected_components, label_propagation
+from features.graph import connected_components, graphframes_components, label_propagation
 
 
 def identifiers_in_window(identifiers: DataFrame, night: date, window_days: int) -> DataFrame:
@@ -186,17 +186,24 @@ def rings(
     lpa_iterations: int,
     checkpoint_every: int = 1,
     local_max_edges: int = 0,
+    graphframes: bool = False,
 ) -> DataFrame:
     """(seller_id, component, split) for every linked seller (components on the driver up to
-    `local_max_edges` links, see features.graph.connected_components); a component larger than
+    `local_max_edges` links, see features.graph.connected_components; by GraphFrames instead
+    with `graphframes`, whose jar the caller found in the session); a component larger than
     `max_ring_size` is split by label propagation over its weighted links (split = true), because
     one 500-account "ring" is more likely two operators bridged by a weak link than one operator,
     and an investigator cannot act on it either way."""
-    components = connected_components(
-        edges.select(F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst")),
-        max_iterations=max_iterations,
-        checkpoint_every=checkpoint_every,
-        local_max_edges=local_max_edges,
+    pairs = edges.select(F.col("src_seller_id").alias("src"), F.col("dst_seller_id").alias("dst"))
+    components = (
+        graphframes_components(pairs, checkpoint_every=checkpoint_every)
+        if graphframes
+        else connected_components(
+            pairs,
+            max_iterations=max_iterations,
+            checkpoint_every=checkpoint_every,
+            local_max_edges=local_max_edges,
+        )
     ).withColumn("size", F.count(F.lit(1)).over(Window.partitionBy("component")))
     oversized = components.where(F.col("size") > max_ring_size).select(
         F.col("vertex").alias("seller_id")

@@ -9,6 +9,10 @@ graph.account_clusters; writes, for feature_date = the night (replaceWhere, so a
   the ring's record (confirmed takedowns known by the night over its members), its first night
   (carried from the previous night's clusters) and age, the member's link strength;
 - graph.ring_lineage: where each ring's members were last night (continued, merged, split, new).
+
+Rings are connected components, by the engine `linkage.engine` names (`choose_engine`): GraphFrames
+where its jar is in the jar cache, else the project's own (features/graph.py); one log line says
+which ran and why.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 from datetime import date
+from typing import Literal
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -27,9 +32,38 @@ from features.verdicts import verdicts_known
 from jobs.runtime import catalog
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
+from jobs.runtime.jars import GRAPHFRAMES, graphframes_available
 
 HELP = "link seller accounts that share identifiers into rings (graph.* tables)"
 log = logging.getLogger("radar.linkage")
+
+
+Engine = Literal["graphframes", "dataframe"]
+
+
+class GraphFramesUnavailable(RuntimeError):
+    """`linkage.engine: graphframes` on a machine whose jar cache lacks the GraphFrames jar."""
+
+
+def choose_engine(setting: str, *, graphframes_jar_cached: bool) -> tuple[Engine, str]:
+    """The connected-components engine of the night for `linkage.engine` (auto, graphframes or
+    dataframe) and whether the GraphFrames jar is in the jar cache; with the reason to log."""
+    if setting == "dataframe":
+        return "dataframe", "linkage.engine dataframe"
+    if setting == "graphframes":
+        if not graphframes_jar_cached:
+            raise GraphFramesUnavailable(
+                f"linkage.engine is graphframes but the jar cache holds no {GRAPHFRAMES}: "
+                "run `make setup` where Maven Central serves it, "
+                "or set linkage.engine to auto or dataframe"
+            )
+        return "graphframes", "linkage.engine graphframes"
+    if graphframes_jar_cached:
+        return "graphframes", "linkage.engine auto: the GraphFrames jar is in the jar cache"
+    return "dataframe", (
+        "linkage.engine auto: the GraphFrames jar is not in the jar cache, "
+        "features/graph.py runs instead"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +82,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
     conf, lake = ctx.conf.linkage, ctx.lakehouse
     with ctx.step("linkage", night) as entry:
+        engine, why = choose_engine(
+            conf.engine, graphframes_jar_cached=graphframes_available(ctx.conf.paths.jar_cache)
+        )
+        log.info("connected components: %s (%s)", engine, why)
         identifiers = account_links.identifiers_in_window(
             lake.read(catalog.SELLER_IDENTIFIERS), night, conf.window_days
         ).persist()
@@ -86,6 +124,7 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             lpa_iterations=conf.label_propagation_iterations,
             checkpoint_every=conf.checkpoint_every,
             local_max_edges=conf.local_components_max_edges,
+            graphframes=engine == "graphframes",
         ).persist()
         previous = _previous_clusters(ctx, night)
         clusters = account_links.stable_ring_ids(components, previous, night).join(

@@ -23,9 +23,11 @@
 # aggregates come to pandas.
 
 # %%
+# %matplotlib inline
 import os
 from functools import reduce
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -34,9 +36,6 @@ from jobs.runtime.catalog import LISTING_FEATURES, RUN_LOG, bronze, quarantine
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from training.examples import feature_columns, labelled_notices, training_set
-
-# %matplotlib inline
-import matplotlib.pyplot as plt
 
 os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as for `make demo`
 conf = load_conf(os.environ.get("RADAR_CONF"))
@@ -147,7 +146,9 @@ labels = labelled_notices(lake.read(bronze("takedown_notices")), last_night)
 examples = training_set(labels, features).persist()
 columns = feature_columns(features)
 counts = examples.groupBy("label").count().toPandas()  # two rows
-print(f"labelled listings by {last_night}:", dict(zip(counts["label"], counts["count"])))
+print(
+    f"labelled listings by {last_night}:", dict(zip(counts["label"], counts["count"], strict=True))
+)
 print(f"{len(columns)} model inputs:", ", ".join(columns))
 
 # %% [markdown]
@@ -187,7 +188,7 @@ def histogram(column: str) -> pd.DataFrame:
 
 
 fig, axes = plt.subplots(1, len(NUMERIC), figsize=(4 * len(NUMERIC), 3))
-for ax, column in zip(axes, NUMERIC):
+for ax, column in zip(axes, NUMERIC, strict=True):
     bins = histogram(column)
     width = (bins["edge"].max() - bins["edge"].min()) / BINS or 1.0
     for label, name, colour in ((0, "genuine", "tab:blue"), (1, "counterfeit", "tab:red")):

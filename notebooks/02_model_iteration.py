@@ -27,13 +27,14 @@
 # trainings, and the `champion` alias is left alone (the promotion gate moves it, not a notebook).
 
 # %%
+# %matplotlib inline
 import os
 
+import matplotlib.pyplot as plt
 import mlflow
 import mlflow.spark
 import pandas as pd
 from mlflow import MlflowClient
-from pyspark.sql import functions as F
 
 from jobs.runtime.catalog import LISTING_FEATURES
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
@@ -43,9 +44,6 @@ from training import models
 from training.metrics import pr_curve, ranking_metrics
 from training.split import split_boundary, time_split
 from training.tracking import champion_uri, champion_version, log_metrics, use_tracking
-
-# %matplotlib inline
-import matplotlib.pyplot as plt
 
 os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as for `make demo`
 conf = load_conf(os.environ.get("RADAR_CONF"))
@@ -132,8 +130,8 @@ pd.DataFrame(metrics)
 
 # %%
 fig, axes = plt.subplots(1, len(scorers), figsize=(5 * len(scorers), 4), sharey=True, squeeze=False)
-for ax, (name, scored) in zip(axes[0], scorers.items()):
-    recall, precision = zip(*sorted(pr_curve(scored, training.pr_curve_bins)))
+for ax, (name, scored) in zip(axes[0], scorers.items(), strict=True):
+    recall, precision = zip(*sorted(pr_curve(scored, training.pr_curve_bins)), strict=True)
     ax.plot(recall, precision)
     ax.set_title(f"{name}\nPR-AUC {metrics[name]['pr_auc']:.3f}")
     ax.set_xlabel("recall")

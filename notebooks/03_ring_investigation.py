@@ -25,14 +25,17 @@
 # (listings).
 
 # %%
+# %matplotlib inline
 import os
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from features import account_links
 from features.verdicts import verdicts_known
+from jobs.reporting.ring_drawing import ring_figure
 from jobs.runtime.catalog import (
     HUB_IDENTIFIERS,
     LINKAGE_EDGES,
@@ -44,11 +47,7 @@ from jobs.runtime.catalog import (
 )
 from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
-from jobs.reporting.ring_drawing import ring_figure
 from training.scoring import gold_identifier
-
-# %matplotlib inline
-import matplotlib.pyplot as plt
 
 os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as for `make demo`
 conf = load_conf(os.environ.get("RADAR_CONF"))
@@ -98,7 +97,9 @@ window = account_links.identifiers_in_window(
 used = window.where(F.col("seller_id").isin(members))
 keys = ["identifier_type", "identifier"]
 # Degrees over every seller, but only for the identifiers this ring used.
-degrees = account_links.identifier_degrees(window.join(used.select(*keys).distinct(), keys, "left_semi"))
+degrees = account_links.identifier_degrees(
+    window.join(used.select(*keys).distinct(), keys, "left_semi")
+)
 hubs = lake.read_night(HUB_IDENTIFIERS, night).select(*keys, F.lit(True).alias("hub"))
 members_using = F.size(F.collect_set("seller_id").over(Window.partitionBy(*keys)))
 identifiers = (
@@ -171,9 +172,7 @@ listings = (
     lake.read_night(LISTING_SCORES, night)
     .where(F.col("seller_id").isin(members))
     .join(
-        lake.read(LISTINGS_CURRENT).select(
-            "listing_id", "title", "price_usd", "ships_from"
-        ),
+        lake.read(LISTINGS_CURRENT).select("listing_id", "title", "price_usd", "ships_from"),
         "listing_id",
         "left",
     )

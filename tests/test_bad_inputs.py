@@ -10,6 +10,7 @@ ingest runs through the job's own function on the suite's SparkSession.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -126,6 +127,20 @@ def _session(session_id: str, ip: str | None = None, **changes: Any) -> dict[str
         "device_id": "d1",
         "wifi_bssid": "w1",
         "ip": ip,
+    }
+    return row | changes
+
+
+def _review(review_id: str, buyer_ip: str | None = None, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "review_id": review_id,
+        "listing_id": "l1",
+        "buyer_id": "b1",
+        "rating": 5,
+        "review_text": "great",
+        "created_at": T0,
+        "buyer_device_id": "d1",
+        "buyer_ip": buyer_ip,
     }
     return row | changes
 
@@ -457,6 +472,49 @@ def test_ip_forms_route_to_their_rule_and_reduce_to_a_network(
         "mapped": "81.2.69.0/24",
         "plain": "81.2.69.0/24",
     }
+
+
+def test_buyer_ip_timeline_and_utf8_rows_are_quarantined_and_fail_their_expectations(
+    tmp_path: Path, session_root: Path, spark: SparkSession, landing: Path
+) -> None:
+    # Great Expectations on: the suite validates the same day and fails on the same rows.
+    ctx = JobContext(
+        conf_for(tmp_path, f"paths.metastore={session_root / 'metastore'}", SETTINGS[1])
+    )
+    reviews = [
+        _review("ok", "81.2.69.142"),
+        _review("mapped", "::ffff:81.2.69.142"),
+        _review("with-port", "81.2.69.142:80"),
+        _review("epoch", created_at=datetime(1970, 1, 1)),
+        _review("bytes"),
+    ]
+    texts = pa.array([b"great"] * 4 + [b"gr\xc3\x28at"], pa.binary()).view(pa.string())
+    folder = landing / "reviews" / f"dt={NIGHT}"
+    folder.mkdir(parents=True)
+    columns = {f.name: [r[f.name] for r in reviews] for f in RAW_TABLES["reviews"].schema.fields}
+    columns["review_text"] = texts
+    pq.write_table(pa.table(columns, schema=_schema("reviews")), folder / "part-0.parquet")
+
+    assert _counts(ingest(ctx, NIGHT, ("reviews",))) == {"reviews": (5, 2, 3)}
+    assert _quarantined(ctx, "reviews") == {
+        "with-port": ["allowed:buyer_ip"],
+        "epoch": ["range:created_at"],
+        "bytes": ["utf8:review_text"],
+    }
+    validations = Path(ctx.conf.paths.reports) / NIGHT.isoformat()
+    summary = json.loads((validations / "data_contracts.json").read_text())
+    assert summary["reviews"] == {
+        "success": False,
+        "failed_rules": {"allowed:buyer_ip": 1, "range:created_at": 1, "utf8:review_text": 1},
+    }
+    # What may leave the raw layers: buyer IPs as their network, in no report whole.
+    bronze = ctx.lakehouse.read("bronze.reviews").select("review_id", "buyer_ip").collect()
+    assert {r["review_id"]: network_prefix(r["buyer_ip"]) for r in bronze} == {
+        "ok": "81.2.69.0/24",
+        "mapped": "81.2.69.0/24",
+    }
+    pages = [p.read_text() for p in validations.rglob("*") if p.suffix in (".html", ".json")]
+    assert pages and not any("81.2.69.142" in page for page in pages)
 
 
 def test_invalid_utf8_text_is_quarantined(ctx: JobContext, landing: Path) -> None:

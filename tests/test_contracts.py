@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -11,7 +12,8 @@ from pyspark.sql.types import StructField, StructType
 
 from data_contracts.checks import check_rows
 from data_contracts.rules import table_rules
-from data_contracts.schemas import LISTINGS, SELLER_SESSIONS
+from data_contracts.schemas import LISTINGS, REVIEWS, SELLER_SESSIONS
+from jobs.runtime.expectations import ContractValidator
 
 T0 = datetime(2026, 11, 1, 10, 0)
 EARLIEST = date(1995, 1, 1)
@@ -132,3 +134,86 @@ def test_ip_rule_takes_every_address_form_and_no_port(spark: SparkSession) -> No
     )
     got = {r["ip"]: list(r["_violations"]) for r in checked.collect()}
     assert got == forms
+
+
+def test_every_review_rule_has_its_great_expectations_expectation() -> None:
+    rules = table_rules("reviews", currencies=("USD",), earliest=EARLIEST)
+    expectations = {rule.name: rule.expectation() for rule in rules}
+    assert {name: type(e).__name__ for name, e in expectations.items()} == {
+        "not_null:review_id": "ExpectColumnValuesToNotBeNull",
+        "not_null:listing_id": "ExpectColumnValuesToNotBeNull",
+        "not_null:buyer_id": "ExpectColumnValuesToNotBeNull",
+        "not_null:rating": "ExpectColumnValuesToNotBeNull",
+        "not_null:created_at": "ExpectColumnValuesToNotBeNull",
+        "range:rating": "ExpectColumnValuesToBeBetween",
+        # The IP rule counts its rows without listing them: an address is personal data.
+        "allowed:buyer_ip": "UnexpectedRowsExpectation",
+        # The timeline's upper end is each row's file day: a Spark SQL query over the batch.
+        "range:created_at": "UnexpectedRowsExpectation",
+        **{
+            f"utf8:{c}": "UnexpectedRowsExpectation"
+            for c in (
+                "review_id",
+                "listing_id",
+                "buyer_id",
+                "review_text",
+                "buyer_device_id",
+                "buyer_ip",
+            )
+        },
+    }
+    assert all(e is not None and e.meta == {"rule": name} for name, e in expectations.items())
+
+
+def test_session_window_has_its_great_expectations_expectation() -> None:
+    rules = table_rules("seller_sessions", currencies=("USD",), earliest=EARLIEST)
+    window = next(r for r in rules if r.name == "window:event_ts").expectation()
+    assert type(window).__name__ == "UnexpectedRowsExpectation"
+
+
+def test_buyer_ip_timeline_and_utf8_rows_are_routed_and_fail_great_expectations(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    night = date(2026, 11, 1)
+    rows = [
+        ("ok", "l1", "b1", 5, "great", T0, "d1", "81.2.69.142"),
+        ("ok-v6", "l1", "b1", 4, "fine", T0, "d1", "2001:db8::1"),
+        ("port", "l1", "b1", 5, "great", T0, "d1", "81.2.69.142:80"),
+        ("epoch", "l1", "b1", 5, "great", datetime(1970, 1, 1), "d1", None),
+        ("future", "l1", "b1", 5, "great", datetime(2026, 11, 3), "d1", None),
+        ("bytes", "l1", "b1", 5, None, T0, "d1", None),
+    ]
+    not_text = F.unhex(F.lit("C328")).cast("string")  # a truncated two-byte sequence
+    frame = (
+        spark.createDataFrame(rows, nullable(REVIEWS.schema))
+        .withColumn(
+            "review_text",
+            F.when(F.col("review_id") == "bytes", not_text).otherwise(F.col("review_text")),
+        )
+        .withColumn("_source_file", F.lit("f"))
+        .withColumn("_dt", F.lit(night))
+    )
+    rules = table_rules("reviews", currencies=("USD",), earliest=EARLIEST)
+
+    checked = check_rows(frame, "reviews", rules)
+    assert {r["review_id"]: list(r["_violations"]) for r in checked.collect()} == {
+        "ok": [],
+        "ok-v6": [],
+        "port": ["allowed:buyer_ip"],
+        "epoch": ["range:created_at"],
+        "future": ["range:created_at"],
+        "bytes": ["utf8:review_text"],
+    }
+
+    validator = ContractValidator(str(tmp_path), night)
+    assert validator.validate("reviews", frame, rules) is False
+    assert validator.summary["reviews"]["failed_rules"] == {
+        "allowed:buyer_ip": 1,
+        "range:created_at": 2,
+        "utf8:review_text": 1,
+    }
+    suite = validator.context.suites.get("reviews_contract")
+    assert len(suite.expectations) == len(rules)
+    # Neither our page nor GE's own Data Docs show the address with its port.
+    written = [p.read_text() for p in tmp_path.rglob("*") if p.suffix in (".html", ".json")]
+    assert written and not any("81.2.69.142" in text for text in written)

@@ -27,7 +27,8 @@ from features.account_links import (
 from features.graph import connected_components
 from features.sellers import takedown_history
 from features.verdicts import verdicts_known
-from jobs.runtime.conf import load_conf
+from jobs.linkage import GraphFramesUnavailable, choose_engine
+from jobs.runtime.conf import ConfError, load_conf
 
 NIGHT = date(2026, 11, 1)
 DEFAULTS = load_conf(None).linkage  # the defaults of conf/base.yaml (local.yaml sets only spark)
@@ -451,3 +452,49 @@ def test_repeated_weak_evidence_of_one_type_adds_up_with_another(spark: SparkSes
     rows += [(s, "image", f"stock{i}") for s in crowd for i in range(3)]
     rows += _pair("s00", "s01", ("ship_origin", "SZ-9"))
     assert _linked(spark, rows) == {("a", "b")}
+
+
+# ---- the connected-components engine (linkage.engine) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "jar_cached", "engine", "reason"),
+    [
+        (
+            "auto",
+            True,
+            "graphframes",
+            "linkage.engine auto: the GraphFrames jar is in the jar cache",
+        ),
+        (
+            "auto",
+            False,
+            "dataframe",
+            "linkage.engine auto: the GraphFrames jar is not in the jar cache, "
+            "features/graph.py runs instead",
+        ),
+        ("graphframes", True, "graphframes", "linkage.engine graphframes"),
+        ("dataframe", True, "dataframe", "linkage.engine dataframe"),
+        ("dataframe", False, "dataframe", "linkage.engine dataframe"),
+    ],
+)
+def test_engine_follows_the_setting_and_the_jar_cache(
+    setting: str, jar_cached: bool, engine: str, reason: str
+) -> None:
+    assert choose_engine(setting, graphframes_jar_cached=jar_cached) == (engine, reason)
+
+
+def test_graphframes_engine_without_its_jar_stops_naming_the_jar_and_make_setup() -> None:
+    with pytest.raises(GraphFramesUnavailable) as stopped:
+        choose_engine("graphframes", graphframes_jar_cached=False)
+    assert str(stopped.value) == (
+        "linkage.engine is graphframes but the jar cache holds no "
+        "io.graphframes:graphframes-spark4_2.13:0.12.3: run `make setup` where Maven Central "
+        "serves it, or set linkage.engine to auto or dataframe"
+    )
+
+
+def test_engine_defaults_to_auto_and_takes_no_other_value() -> None:
+    assert DEFAULTS.engine == "auto"
+    with pytest.raises(ConfError, match=r"linkage\.engine"):
+        load_conf(None, ["linkage.engine=networkx"])

@@ -203,6 +203,7 @@ class LinkageConf(_Section):
     local_components_max_edges: int = Field(ge=0)
     label_propagation_iterations: int = Field(ge=1)
     top_hubs: int = Field(ge=1)
+    engine: Literal["auto", "graphframes", "dataframe"]
 
 
 class TrainingConf(_Section):

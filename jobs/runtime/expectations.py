@@ -94,12 +94,16 @@ class ContractValidator:
                     continue
                 rule = (config.meta or {}).get("rule", config.type)
                 found = outcome.result or {}
+                if "unexpected_count" not in found and "observed_value" in found:
+                    # An UnexpectedRowsExpectation (a Spark SQL rule) reports its rows' count as
+                    # the observed value, and no values.
+                    found = {**found, "unexpected_count": found["observed_value"]}
                 rows_validated = max(rows_validated, int(found.get("element_count") or 0))
                 outcomes.append(
                     {
                         "rule": rule,
                         "expectation": config.type,
-                        "column": config.kwargs.get("column"),
+                        "column": config.kwargs.get("column") or rule.partition(":")[2],
                         "success": bool(outcome.success),
                         "unexpected_count": found.get("unexpected_count"),
                         "unexpected_percent": found.get("unexpected_percent"),

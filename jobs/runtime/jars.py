@@ -27,8 +27,10 @@ COORDINATES: tuple[str, ...] = ("io.delta:delta-spark_4.1_2.13:4.4.0",)
 # Optional: GraphFrames for Spark 4 (brings graphframes-graphx-spark4). The Maven Central reachable
 # from this project's machines serves no io.graphframes artifact at all, so setup tries it once,
 # says so when it is refused, and the linkage step then uses its own DataFrame implementation of
-# the same algorithm (features/account_links.py). Where the jar resolves it is cached and used.
-OPTIONAL_COORDINATES: tuple[str, ...] = ("io.graphframes:graphframes-spark4_2.13:0.12.3",)
+# the same algorithm (features/graph.py). Where the jar resolves it is cached, and
+# `linkage.engine: auto` (or `graphframes`) runs GraphFrames' connected components (jobs/linkage.py).
+GRAPHFRAMES = "io.graphframes:graphframes-spark4_2.13:0.12.3"
+OPTIONAL_COORDINATES: tuple[str, ...] = (GRAPHFRAMES,)
 MANIFEST = "manifest.json"
 # Maven Central only (Ivy's ibiblio resolver defaults to it). Spark's built-in chain would also
 # look in ~/.m2, where a pom without its jar (left by another tool) makes the download fail.
@@ -73,8 +75,9 @@ def cached_jars(cache_dir: str | Path) -> list[str]:
 
 
 def graphframes_available(cache_dir: str | Path) -> bool:
-    """True when the optional GraphFrames jar was resolved into the cache."""
-    return bool(_read_manifest(cache_dir)["optional_resolved"])
+    """True when the optional GraphFrames jar was resolved into the cache (so every session of
+    the project has it on its class path)."""
+    return GRAPHFRAMES in _read_manifest(cache_dir)["optional_resolved"]
 
 
 def resolve(cache_dir: str | Path) -> list[str]:

@@ -51,6 +51,8 @@ def breakers() -> dict[str, dict[str, dict[str, Column]]]:
         "reviews": {
             "range:rating": {"rating": F.lit(6)},
             "not_null:buyer_id": {"buyer_id": F.lit(None).cast("string")},
+            # An address with its port: not an IP literal.
+            "allowed:buyer_ip": {"buyer_ip": F.lit("81.2.69.142:443")},
         },
         "orders": {
             "range:quantity": {"quantity": F.lit(0)},
