@@ -2,8 +2,8 @@
 
 Reads features.listing_features and bronze.takedown_notices at pinned Delta versions (logged as
 parameters, so a run can be replayed). Examples are the notices decided by the night, joined to
-features as of the day each notice was received; notices of the last `training.eval_days` days of
-decided notices evaluate, earlier ones train. With `training.population` (the default) the model
+features as of the day before each notice was received (training/examples.py says why); notices
+of the last `training.eval_days` days of decided notices evaluate, earlier ones train. With `training.population` (the default) the model
 also learns from a seeded sample of never-reported listings taken as unlabelled, not as genuine
 (training/population.py), and every scorer is judged on the population of the evaluation night:
 the share of its confirmed listings ranked in the top share of everything scored, with a paired

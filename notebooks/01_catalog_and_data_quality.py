@@ -135,7 +135,7 @@ plt.show()
 # ## Do the features tell fakes from genuine listings?
 #
 # Labels are brand takedown notices with a verdict (confirmed = counterfeit, rejected =
-# genuine), joined to the listing's features as of the day the notice arrived: the same
+# genuine), joined to the listing's features as of the day before the notice arrived: the same
 # `training/examples.py` functions the training step uses, so what is plotted here is what the
 # model learns from. Most listings are never reported: these are the labelled few.
 

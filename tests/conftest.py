@@ -62,7 +62,7 @@ def lakehouse(spark: SparkSession, conf: Conf) -> Lakehouse:
 def night_world(
     tmp_path_factory: pytest.TempPathFactory, session_root: Path, spark: SparkSession
 ) -> World:
-    """The small world of tests/world.py after three nights (built once, by a child process).
+    """The small world of tests/world.py after its four nights (built once, by a child process).
 
     RADAR_TEST_WORLD=<dir> builds it in <dir> once and reuses it on later runs (for iterating on
     tests that only read it; delete the folder after changing the pipeline)."""

@@ -1,4 +1,4 @@
-"""Every notebook, executed top to bottom in a real kernel on the three nights of the test world.
+"""Every notebook, executed top to bottom in a real kernel on the four nights of the test world.
 
 A notebook that no longer runs against the tables the nights write fails here: each one is
 converted from its jupytext script and executed with nbclient, with RADAR_CONF pointing the

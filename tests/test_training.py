@@ -15,7 +15,9 @@ import pytest
 from mlflow import MlflowClient
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 
+from features.night import NightInputs, night_features
 from jobs.runtime.context import JobContext
 from jobs.train import TrainResult, read_examples, train
 from tests.conftest import conf_for
@@ -39,7 +41,7 @@ FEATURES = (
 )
 NIGHT = date(2026, 11, 8)
 FIRST_DAY = date(2026, 11, 1)
-CANARY = 777.0  # only in feature rows dated after the listing's notice: must never be trained on
+CANARY = 777.0  # only in feature rows dated on or after the listing's notice: never trained on
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,10 +77,10 @@ def test_training_set_never_sees_a_feature_from_after_the_notice(spark: SparkSes
     )
     features = spark.createDataFrame(
         [
-            ("l1", date(2026, 11, 1), 0.2),
-            ("l1", date(2026, 11, 2), 0.3),
+            ("l1", date(2026, 11, 1), 0.2),  # the day before the notice: the example's
+            ("l1", date(2026, 11, 2), 999.0),  # the notice's own day: built after it came in
             ("l1", date(2026, 11, 3), 999.0),  # only exists after the notice: must never be used
-            ("l2", date(2026, 11, 1), 0.8),  # no row on the 3rd: the latest before it is used
+            ("l2", date(2026, 11, 1), 0.8),  # no row on the 2nd: the latest before it is used
             ("l2", date(2026, 11, 4), 999.0),
         ],
         "listing_id string, feature_date date, price_to_reference double",
@@ -87,12 +89,166 @@ def test_training_set_never_sees_a_feature_from_after_the_notice(spark: SparkSes
     examples = training_set(labelled_notices(notices, date(2026, 11, 4)), features).collect()
     assert [
         (r["listing_id"], r["label"], r["feature_date"], r["price_to_reference"]) for r in examples
-    ] == [("l1", 1, date(2026, 11, 2), 0.3)]
+    ] == [("l1", 1, date(2026, 11, 1), 0.2)]
     later = {
         r["listing_id"]: (r["label"], r["feature_date"], r["price_to_reference"])
         for r in training_set(labelled_notices(notices, date(2026, 11, 6)), features).collect()
     }
-    assert later == {"l1": (1, date(2026, 11, 2), 0.3), "l2": (0, date(2026, 11, 1), 0.8)}
+    assert later == {"l1": (1, date(2026, 11, 1), 0.2), "l2": (0, date(2026, 11, 1), 0.8)}
+
+
+def test_an_example_takes_the_features_of_the_day_before_its_notice(spark: SparkSession) -> None:
+    # l1 is reported on the 3rd and confirmed that evening; the night's features, built at the
+    # end of the 3rd, already show it (a planted tell and a takedown). The example is the 2nd's.
+    # l2 is reported on its first day: it has no feature row from before its notice, no example.
+    notices = spark.createDataFrame(
+        [
+            (
+                "n1",
+                "B",
+                "l1",
+                "s1",
+                datetime(2026, 11, 3, 9),
+                "confirmed",
+                datetime(2026, 11, 3, 18),
+                date(2026, 11, 3),
+            ),
+            (
+                "n2",
+                "B",
+                "l2",
+                "s1",
+                datetime(2026, 11, 2, 9),
+                "rejected",
+                datetime(2026, 11, 2, 18),
+                date(2026, 11, 2),
+            ),
+        ],
+        NOTICES,
+    )
+    features = spark.createDataFrame(
+        [
+            ("l1", date(2026, 11, 1), 0.0, 0),
+            ("l1", date(2026, 11, 2), 0.0, 0),
+            ("l1", date(2026, 11, 3), 1.0, 1),  # the notice's own day: reveals its verdict
+            ("l2", date(2026, 11, 2), 0.0, 0),
+            ("l2", date(2026, 11, 3), 0.0, 0),
+        ],
+        "listing_id string, feature_date date, verdict_tell double, seller_confirmed_takedowns int",
+    )
+    examples = training_set(labelled_notices(notices, date(2026, 11, 4)), features)
+    expected = spark.createDataFrame(
+        [("n1", "l1", date(2026, 11, 3), 1, date(2026, 11, 2), 0.0, 0)],
+        "notice_id string, listing_id string, received_date date, label int, "
+        "feature_date date, verdict_tell double, seller_confirmed_takedowns int",
+    )
+    assertDataFrameEqual(examples.select(*expected.columns), expected)
+
+
+@dataclass(frozen=True)
+class _FeatureParams:
+    counterfeit_keywords: tuple[str, ...] = ("replica",)
+    fuzzy_max_distance: int = 1
+    fuzzy_min_length: int = 5
+    burst_reviews_per_day: int = 4
+    duplicate_text_min: int = 3
+    window_days: int = 30
+    hub_degree_cap: int = 3
+
+
+def test_an_examples_takedown_counts_hold_neither_its_own_notice_nor_its_days_verdicts(
+    spark: SparkSession,
+) -> None:
+    # s1 sells L1 and L2. L1 is reported on the 10th at 09:00 and confirmed at 17:00; L2's
+    # notice of the 7th is confirmed on the 10th at 12:00, after L1's notice came in. Features
+    # are built by the night's own functions for the 9th and the 10th; L1's example must count
+    # no takedown of s1: its own notice is its label, and L2's verdict came after it.
+    day = date(2026, 11, 10)
+    listings = spark.createDataFrame(
+        [
+            ("L1", "s1", "Lumorra tote", None, "Lumorra", "bags", 40.0, None, "active"),
+            ("L2", "s1", "Lumorra bag", None, "Lumorra", "bags", 30.0, None, "active"),
+        ],
+        "listing_id string, seller_id string, title string, description string, brand string, "
+        "category string, price_usd double, image_phash string, status string",
+    )
+    notices = spark.createDataFrame(
+        [
+            ("n1", "B", "L1", "s1", datetime(2026, 11, 10, 9), "pending", None, day),
+            (
+                "n1",
+                "B",
+                "L1",
+                "s1",
+                datetime(2026, 11, 10, 9),
+                "confirmed",
+                datetime(2026, 11, 10, 17),
+                day,
+            ),
+            ("n2", "B", "L2", "s1", datetime(2026, 11, 7, 9), "pending", None, date(2026, 11, 7)),
+            (
+                "n2",
+                "B",
+                "L2",
+                "s1",
+                datetime(2026, 11, 7, 9),
+                "confirmed",
+                datetime(2026, 11, 10, 12),
+                day,
+            ),
+        ],
+        NOTICES,
+    )
+    inputs = NightInputs(
+        listings=listings,
+        sellers=spark.createDataFrame(
+            [("s1", datetime(2026, 10, 1), "basic", 0)],
+            "seller_id string, registered_at timestamp, store_template string, store_modules int",
+        ),
+        identifiers=spark.createDataFrame(
+            [],
+            "seller_id string, identifier_type string, identifier string, first_seen date, "
+            "last_seen date",
+        ),
+        reviews=spark.createDataFrame(
+            [],
+            "review_id string, listing_id string, buyer_id string, rating int, "
+            "review_text string, created_at timestamp, buyer_device_id string, buyer_ip string",
+        ),
+        notices=notices,
+        registry=spark.createDataFrame(
+            [("Lumorra", "bags", 200.0, 150.0, [], [])],
+            "brand string, category string, reference_price double, "
+            "min_authorized_price double, authorized_seller_ids array<string>, "
+            "protected_terms array<string>",
+        ),
+        clusters=spark.createDataFrame(
+            [],
+            "seller_id string, ring_id string, ring_size int, ring_confirmed_share double, "
+            "ring_confirmed_takedowns int, ring_confirmed_sellers int, ring_age_days int, "
+            "ring_listings int, ring_signal_types array<string>, link_strength double, "
+            "link_evidence double",
+        ),
+    )
+    params = _FeatureParams()
+    nights = [day - timedelta(days=1), day]
+    features = None
+    for night in nights:
+        built = night_features(inputs, night=night, params=params, linkage=params)
+        rows = built.listings.withColumn("feature_date", F.lit(night))
+        features = rows if features is None else features.unionByName(rows)
+    assert features is not None
+    examples = training_set(labelled_notices(notices, day + timedelta(days=1)), features)
+    expected = spark.createDataFrame(
+        [("n1", "L1", day, 1, day - timedelta(days=1), 0, 0, 0, 0)],
+        "notice_id string, listing_id string, received_date date, label int, "
+        "feature_date date, seller_confirmed_takedowns int, ring_confirmed_takedowns int, "
+        "seller_neighbour_confirmed_takedowns int, seller_identifiers_shared_with_confirmed int",
+    )
+    assertDataFrameEqual(
+        examples.select(*[F.col(f.name).cast(f.dataType) for f in expected.schema.fields]),
+        expected,
+    )
 
 
 def test_latest_verdict_wins_and_pending_notices_are_not_labels(spark: SparkSession) -> None:
@@ -296,8 +452,8 @@ def test_training_is_due_without_a_champion_or_on_schedule() -> None:
 class World:
     ctx: JobContext
     listings: int
-    late_feature_rows: int  # planted rows dated after their listing's notice (canary values)
-    gap_listings: frozenset[str]  # listings without a feature row on their notice's day
+    late_feature_rows: int  # planted rows dated on or after their listing's notice (canaries)
+    gap_listings: frozenset[str]  # listings without a feature row the day before their notice
 
 
 def _synthetic_world(spark: SparkSession) -> tuple[DataFrame, DataFrame, int, frozenset[str]]:
@@ -329,14 +485,16 @@ def _synthetic_world(spark: SparkSession) -> tuple[DataFrame, DataFrame, int, fr
             notices.append(
                 (f"n{i}", "B", listing, seller, received_at, verdict, verdict_at, verdict_at.date())
             )
-        skip_day = received if received is not None and rng.random() < 0.1 else None
+        skip_day = (
+            received - timedelta(days=1) if received is not None and rng.random() < 0.1 else None
+        )
         if skip_day is not None:
             gaps.add(listing)
         for d in range(8):
             day = FIRST_DAY + timedelta(days=d)
             if day == skip_day:
                 continue
-            after_notice = received is not None and day > received
+            after_notice = received is not None and day >= received
             late_rows += after_notice
             features.append(
                 (
@@ -414,16 +572,13 @@ def test_training_examples_hold_no_feature_row_from_after_the_notice(world: Worl
     stats = examples.agg(
         F.count(F.lit(1)).alias("n"),
         F.max("leak_canary").alias("canary"),
-        F.sum((F.col("feature_date") > F.col("received_date")).cast("int")).alias("future"),
-        F.sum((F.col("feature_date") < F.col("received_date")).cast("int")).alias("earlier"),
+        F.sum((F.col("feature_date") >= F.col("received_date")).cast("int")).alias("future"),
     ).first()
     assert stats is not None
     assert stats["n"] > 100 and stats["canary"] == 0.0 and stats["future"] == 0
-    # Only listings with no feature row on the notice's day fall back to an earlier day.
-    earlier = {
-        r["listing_id"]
-        for r in examples.where(F.col("feature_date") < F.col("received_date")).collect()
-    }
+    # Only listings with no feature row the day before the notice fall back to an earlier day.
+    before = F.date_sub(F.col("received_date"), 1)
+    earlier = {r["listing_id"] for r in examples.where(F.col("feature_date") < before).collect()}
     assert earlier and earlier <= world.gap_listings
     # Notices received on the night itself are still pending: not labels.
     assert examples.agg(F.max("received_date")).first()[0] == NIGHT - timedelta(days=1)  # type: ignore[index]

@@ -1,4 +1,4 @@
-"""A small simulated world run through three whole nights by the `radar` command line.
+"""A small simulated world run through four whole nights by the `radar` command line.
 
 The nights run in a child process with a metastore of their own, as a scheduler would run them.
 When it exits, the lakehouse, the MLflow store and the Derby metastore are free for the other
@@ -23,7 +23,10 @@ from jobs.runtime.lakehouse import Lakehouse
 from tests.conftest import conf_for
 
 START = date(2026, 11, 1)
-NIGHTS = [START + timedelta(days=n) for n in range(3)]
+# Four nights: an example takes the features of the day before its notice, so the first night
+# with a day of notices to train on and a later one to evaluate on is the fourth
+# (training/examples.py). Nights 1-3 have no champion and are not scored.
+NIGHTS = [START + timedelta(days=n) for n in range(4)]
 LAST = NIGHTS[-1]
 LISTINGS, SEED, DEFECT_RATE = 6_000, 11, 0.003
 
@@ -32,7 +35,7 @@ SETTINGS = (
     "simulator.max_verdict_delay_days=1",
     "simulator.report_rate=0.4",
     "training.min_labels=10",
-    "training.min_eval_positives=5",  # a 3-night world has a few dozen confirmed listings a day
+    "training.min_eval_positives=5",  # a small world has a few dozen confirmed listings a day
     "scoring.flag_budget=50",
     "scoring.maintenance_weekday=3",
     "simulator.rings_per_factory=2",  # pairs of rings ship from one origin: an upstream source  # not one of the world's nights: OPTIMIZE/VACUUM are slow here

@@ -1,9 +1,14 @@
 """Training examples: takedown verdicts known by the cutoff, joined to features as of the notice.
 
 confirmed = counterfeit (1), rejected = genuine (0); pending and never-reported listings are left
-out. Each notice is joined to the listing's features of the day the notice was received (or, when
-no feature row exists that day, the latest feature_date before it), so no feature can see what
-happened after the brand complained: a takedown, a price cut, a burst of angry reviews.
+out. Each notice is joined to the listing's features of the day before the notice was received
+(or, when no feature row exists that day, the latest feature_date before it), so no feature can
+see what happened once the brand complained: a takedown, a price cut, a burst of angry reviews.
+Not the notice's own day either: that night's features are built at the end of the day, after
+the notice came in, and can hold its verdict (confirmed the same day) or what followed it. The
+day before also knows nothing of the notice itself, so the takedown counts of an example never
+count its own notice (features.listings.without_own_verdict takes the listing's earlier
+verdicts out as well). A listing reported on its first day has no such row: it is no example.
 """
 
 from __future__ import annotations
@@ -57,11 +62,11 @@ def labelled_notices(notices: DataFrame, cutoff: date) -> DataFrame:
 
 
 def training_set(labels: DataFrame, features: DataFrame) -> DataFrame:
-    """Labels joined point-in-time to the features: the row of the latest feature_date <= the
-    notice's received date (that very day when it exists). Labels without any feature row by
-    then are dropped. Output: the label columns + every feature column, one row per label."""
+    """Labels joined point-in-time to the features: the row of the latest feature_date before
+    the notice's received date (the day before when it exists). Labels without any feature row
+    by then are dropped. Output: the label columns + every feature column, one row per label."""
     joined = labels.join(features, "listing_id").where(
-        F.col("feature_date") <= F.col("received_date")
+        F.col("feature_date") < F.col("received_date")
     )
     latest = Window.partitionBy("listing_id").orderBy(F.col("feature_date").desc())
     return joined.withColumn("_r", F.row_number().over(latest)).where("_r = 1").drop("_r")

@@ -103,9 +103,10 @@ def evaluation_population(
     night_features: DataFrame, eval_examples: DataFrame, train_examples: DataFrame
 ) -> DataFrame:
     """Every listing the model would rank on the evaluation night, with its label as known:
-    the evaluation notices (confirmed 1, rejected 0) with their features as of the notice, and
-    every other listing of the night unlabelled (label null). Listings labelled in training are
-    left out: their verdict is known, so production would not need to find them."""
+    the evaluation notices (confirmed 1, rejected 0) with their features as of the day before
+    the notice, and every other listing of the night unlabelled (label null). Listings labelled
+    in training are left out: their verdict is known, so production would not need to find
+    them."""
     known = train_examples.select("listing_id").unionByName(eval_examples.select("listing_id"))
     unlabelled = night_features.join(known, "listing_id", "left_anti").withColumn(
         "label", F.lit(None).cast("int")
