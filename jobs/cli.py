@@ -18,6 +18,7 @@ from typing import Protocol, cast
 
 from jobs.runtime.conf import ConfError, load_conf
 from jobs.runtime.context import JobContext
+from jobs.runtime.night_versions import NightTooOld
 from jobs.runtime.writer_lock import EXIT_BUSY, LakehouseBusy, holder_for, writer_lock
 
 # Sub-command name -> module in jobs/. Each module has HELP, add_arguments(parser) and
@@ -114,7 +115,8 @@ def run_guarded(
 ) -> int:
     """Logging, conf, the context and (for a writer: its command and nights) the writer lock
     around `body`, with the exit statuses and one-line errors every entry point shares: 0, 2 for
-    a configuration error, 3 when another writer holds the lakehouse, 130 interrupted, else 1."""
+    a configuration error, 3 when refused (another writer holds the lakehouse, or a night is
+    older than `ops.backfill_days` allows re-running), 130 interrupted, else 1."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -135,7 +137,7 @@ def run_guarded(
     except ConfError as exc:
         print(f"{prog}: configuration error: {exc}", file=sys.stderr)
         return 2
-    except LakehouseBusy as exc:
+    except (LakehouseBusy, NightTooOld) as exc:
         print(f"{prog}: refused: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except KeyboardInterrupt:

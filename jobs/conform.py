@@ -7,7 +7,10 @@ quarantine instead of those of an earlier night, by `_adopted_date`) and merges 
 - silver.sellers_current: the latest snapshot row of each seller;
 - silver.seller_identifiers: (seller, identifier type, value) with first and last night seen and
   the number of nights seen.
-All three are MERGEs whose conditions make a re-run of the same night change nothing.
+All three are MERGEs whose conditions make a re-run of the same night change nothing. When they
+are done, the Delta version of each is pinned for the night in ops.night_versions, which later
+steps of the night read them as of (jobs/runtime/night_versions.py); a re-run of a past night
+keeps the pins of its first run.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pyspark.sql import functions as F
 
 from data_contracts.schemas import ADOPTED_DATE, INGEST_DATE, SOURCE_FILE
 from features.silver import latest_per_key, observed_identifiers, with_price_usd
-from jobs.runtime import catalog
+from jobs.runtime import catalog, night_versions
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.catalog import Table
 from jobs.runtime.context import JobContext
@@ -86,7 +89,13 @@ def conform(ctx: JobContext, night: date) -> None:
             keep=(),
         )
 
-        owners = ctx.lakehouse.read(catalog.LISTINGS_CURRENT).select("listing_id", "seller_id")
+        # A past night's listings belong to the sellers they had then (its pinned version).
+        past = night_versions.is_past_night(ctx.lakehouse, night)
+        owners = (
+            night_versions.read_current(ctx.lakehouse, catalog.LISTINGS_CURRENT, night)
+            if past
+            else ctx.lakehouse.read(catalog.LISTINGS_CURRENT)
+        ).select("listing_id", "seller_id")
         observed = observed_identifiers(
             night,
             sellers=sellers,
@@ -96,6 +105,10 @@ def conform(ctx: JobContext, night: date) -> None:
             listing_owner=owners,
         )
         _merge_identifiers(ctx, observed, night)
+        retention = catalog.retention_properties(ctx.conf.ops.backfill_days)
+        for table in catalog.PINNED:
+            ctx.lakehouse.ensure_properties(table, retention)
+        night_versions.pin_tables(ctx.lakehouse, night, catalog.PINNED, run_id=ctx.run_id)
         entry.rows_out = ctx.lakehouse.read(catalog.LISTINGS_CURRENT).count()
 
 

@@ -1,6 +1,6 @@
 """Seller and listing features for one night (feature_date = the night), ring features joined in.
 
-Reads silver (listings, sellers, identifiers), bronze (reviews, takedown notices, brand registry)
+Reads silver (listings, sellers, identifiers, as of the versions the night pinned), bronze (reviews, takedown notices, brand registry)
 and graph.account_clusters of the night, each limited to what was known on the night; writes
 features.seller_features and features.listing_features with replaceWhere on feature_date.
 What the features are and how they compose is features/night.py (pure, tested without I/O).
@@ -21,7 +21,7 @@ from features.night import (
     night_seller_features,
 )
 from features.verdicts import end_of
-from jobs.runtime import catalog
+from jobs.runtime import catalog, night_versions
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from jobs.runtime.lakehouse import Lakehouse
@@ -38,11 +38,22 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
 
 def night_inputs(lake: Lakehouse, night: date) -> NightInputs:
-    """The features' inputs, each limited to what was known on the night."""
+    """The features' inputs, each limited to what was known on the night: silver as of the
+    version the night pinned (jobs/runtime/night_versions.py), the rest by their night column."""
+
+    def pinned(table: catalog.Table) -> int | None:
+        return night_versions.pinned_version(lake, table, night)
+
     return NightInputs(
-        listings=lake.read_history(catalog.LISTINGS_CURRENT, until=night),
-        sellers=lake.read(catalog.SELLERS_CURRENT).where(F.col("registered_at") < end_of(night)),
-        identifiers=lake.read_history(catalog.SELLER_IDENTIFIERS, until=night),
+        listings=lake.read_history(
+            catalog.LISTINGS_CURRENT, until=night, version=pinned(catalog.LISTINGS_CURRENT)
+        ),
+        sellers=lake.read(catalog.SELLERS_CURRENT, version=pinned(catalog.SELLERS_CURRENT)).where(
+            F.col("registered_at") < end_of(night)
+        ),
+        identifiers=lake.read_history(
+            catalog.SELLER_IDENTIFIERS, until=night, version=pinned(catalog.SELLER_IDENTIFIERS)
+        ),
         reviews=lake.read_history(catalog.bronze("reviews"), until=night).where(
             F.col("created_at") < end_of(night)
         ),

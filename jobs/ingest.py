@@ -202,7 +202,7 @@ def ingest_table(
     rows_read = rows_bronze = rows_quarantined = 0
     top_rules: list[tuple[str, int]] = []
     if rows is not None:
-        known = _known_sellers(ctx) if table == "listings" else None
+        known = _known_sellers(ctx, night) if table == "listings" else None
         checked = check_rows(rows, table, rules, known_sellers=known).persist()
         try:
             _write_bronze(ctx, table, checked.where(is_valid()), night)
@@ -348,10 +348,12 @@ def _merge_quarantine(ctx: JobContext, table: str, rows: DataFrame, night: date)
     ctx.lakehouse.write_night(catalog.quarantine(table), rows, night)
 
 
-def _known_sellers(ctx: JobContext) -> DataFrame:
+def _known_sellers(ctx: JobContext, night: date) -> DataFrame:
+    """Sellers ingested by the night (not after it: a re-run of a past night knows only what
+    the night knew)."""
     if not ctx.lakehouse.exists(catalog.bronze("sellers")):
         return ctx.spark.createDataFrame([], "seller_id string")
-    return ctx.lakehouse.read(catalog.bronze("sellers")).select("seller_id")
+    return ctx.lakehouse.read_history(catalog.bronze("sellers"), until=night).select("seller_id")
 
 
 def _adopt_orphans(ctx: JobContext, night: date) -> None:
@@ -367,7 +369,9 @@ def _adopt_orphans(ctx: JobContext, night: date) -> None:
     waiting = lake.read_history(quarantined, before=night).where(
         F.col(VIOLATIONS) == F.array(F.lit(ORPHAN_RULE))
     )
-    adopted = waiting.join(_known_sellers(ctx).distinct(), "seller_id", "left_semi").persist()
+    adopted = waiting.join(
+        _known_sellers(ctx, night).distinct(), "seller_id", "left_semi"
+    ).persist()
     try:
         if adopted.isEmpty():
             return

@@ -1,6 +1,7 @@
 """Link seller accounts into rings for one night.
 
-Reads silver.seller_identifiers (within the conf window), silver.listings_current,
+Reads silver.seller_identifiers (within the conf window) and silver.listings_current as of the
+versions the night pinned (jobs/runtime/night_versions.py),
 bronze.takedown_notices (ingested and decided by the night) and the previous night's
 graph.account_clusters; writes, for feature_date = the night (replaceWhere, so a re-run replaces):
 - graph.hub_identifiers: identifiers above the degree cap, which linked no one;
@@ -29,7 +30,7 @@ from features import account_links
 from features.networks import network_prefix
 from features.sellers import takedown_history
 from features.verdicts import verdicts_known
-from jobs.runtime import catalog
+from jobs.runtime import catalog, night_versions
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from jobs.runtime.jars import GRAPHFRAMES, graphframes_available
@@ -87,7 +88,9 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
         )
         log.info("connected components: %s (%s)", engine, why)
         identifiers = account_links.identifiers_in_window(
-            lake.read(catalog.SELLER_IDENTIFIERS), night, conf.window_days
+            night_versions.read_current(lake, catalog.SELLER_IDENTIFIERS, night),
+            night,
+            conf.window_days,
         ).persist()
         cap = hub_cap if hub_cap is not None else 1 << 30
         degrees = account_links.identifier_degrees(identifiers)
@@ -135,9 +138,11 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             clusters,
             edges,
             takedowns=takedown_history(verdicts_known(notices, night)),
-            active_listings=lake.read_history(catalog.LISTINGS_CURRENT, until=night).where(
-                F.col("status") == "active"
-            ),
+            active_listings=lake.read_history(
+                catalog.LISTINGS_CURRENT,
+                until=night,
+                version=night_versions.pinned_version(lake, catalog.LISTINGS_CURRENT, night),
+            ).where(F.col("status") == "active"),
             first_nights=account_links.ring_first_nights(
                 clusters.select("seller_id", "ring_id"), previous, night
             ),

@@ -1,5 +1,8 @@
 """Table maintenance after a night: OPTIMIZE (compact small files) and VACUUM (retention in conf).
 
+The pinned (current-state) tables keep more: their files and log stay `ops.backfill_days` + 1
+days at least (VACUUM's retention and their Delta retention properties), so a backfill within
+that window can read the versions its night pinned (jobs/runtime/night_versions.py).
 Safe to re-run: both are idempotent for a given table state.
 """
 
@@ -9,7 +12,7 @@ import argparse
 import logging
 from datetime import date
 
-from jobs.runtime import catalog
+from jobs.runtime import catalog, night_versions
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 
@@ -30,9 +33,18 @@ def maintain(ctx: JobContext, night: date) -> None:
         # The catalog says which tables are maintained, and the columns their files are
         # Z-ordered by (what analysts filter on besides the night), () for plain compaction.
         done = [t for t in catalog.maintained() if ctx.lakehouse.exists(t)]
+        hours = ctx.conf.scoring.vacuum_retention_hours
+        backfill_days = ctx.conf.ops.backfill_days
+        pinned_hours = night_versions.pinned_retention_hours(hours, backfill_days)
         for table in done:
+            if table.pinned:
+                retention = catalog.retention_properties(backfill_days)
+                ctx.lakehouse.ensure_properties(table, retention)
             ctx.lakehouse.optimize_and_vacuum(
-                table, ctx.conf.scoring.vacuum_retention_hours, zorder_by=table.zorder_by or ()
+                table, pinned_hours if table.pinned else hours, zorder_by=table.zorder_by or ()
             )
-        entry.message = f"optimized and vacuumed {len(done)} tables (retention {ctx.conf.scoring.vacuum_retention_hours} h)"
+        entry.message = (
+            f"optimized and vacuumed {len(done)} tables (retention {hours} h; "
+            f"{pinned_hours} h for the pinned {', '.join(t.name for t in catalog.PINNED)})"
+        )
         log.info(entry.message)

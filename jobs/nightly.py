@@ -2,7 +2,10 @@
 
 Every step records itself in ops.run_log; a night that failed resumes from the first step that did
 not succeed (`--force` runs every step again). `--from D1 --to D2` backfills the nights in date
-order. Training runs when no champion exists or on the schedule of `training.every_days`.
+order. Training runs when no champion exists or on the schedule of `training.every_days`, on
+fresh nights only: a re-run of a past night reads the versions the night pinned and scores with
+the champion pinned for it (jobs/runtime/night_versions.py); a night older than
+`ops.backfill_days` before the latest night run is refused.
 (Linkage runs before features so that the ring features are joined into the night's features.)
 """
 
@@ -15,7 +18,7 @@ from datetime import date, timedelta
 
 from pyspark.sql import functions as F
 
-from jobs.runtime import runlog
+from jobs.runtime import night_versions, runlog
 from jobs.runtime.arguments import iso_date
 from jobs.runtime.catalog import RUN_LOG
 from jobs.runtime.context import JobContext
@@ -48,6 +51,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         nights = [args.start + timedelta(days=n) for n in range((args.end - args.start).days + 1)]
     else:
         raise ValueError("give --date D, or --from D1 --to D2")
+    # A night older than ops.backfill_days before the latest one may have lost its pinned
+    # versions to retention: refused before any step runs.
+    latest = night_versions.latest_night(ctx.lakehouse)
+    night_versions.check_backfill_window(nights[0], latest, ctx.conf.ops.backfill_days)
     for night in nights:
         run_night(ctx, night, force=args.force)
 
@@ -91,6 +98,13 @@ def _train(ctx: JobContext, night: date) -> None:
     from jobs.train import has_champion, train
     from training.promotion import training_due
 
+    if night_versions.is_past_night(ctx.lakehouse, night):
+        with ctx.step("train", night) as entry:
+            entry.message = (
+                "not due: a re-run of a past night (later nights ran): training happens on "
+                "fresh nights only, and score uses the champion pinned for the night"
+            )
+        return
     last = _last_trained(ctx, night)
     if training_due(
         night, last, has_champion=has_champion(ctx), every_days=ctx.conf.training.every_days

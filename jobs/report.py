@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 
 from jobs.reporting import templates
 from jobs.reporting.ring_drawing import member_numbers, ring_figure
-from jobs.runtime import catalog
+from jobs.runtime import catalog, night_versions
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.context import JobContext
 from training.case_files import (
@@ -196,7 +196,7 @@ def write_report(ctx: JobContext, night: date) -> Path:
                 contracts=contracts,
                 drift=drift,
                 steps=steps,
-                model=_model(ctx),
+                model=_model(ctx, night),
             )
         )
         folder.mkdir(parents=True, exist_ok=True)
@@ -343,11 +343,15 @@ def _ring_picture(members: list[str], edges: list[tuple[str, str, list[str]]]) -
     return _png(ring_figure(members, edges))
 
 
-def _model(ctx: JobContext) -> dict[str, Any]:
+def _model(ctx: JobContext, night: date) -> dict[str, Any]:
+    """The model that scored the night: the version pinned for it (a past night's report shows
+    the champion of then, jobs/runtime/night_versions.py), else today's champion."""
     conf = ctx.conf.mlflow
     use_tracking(conf.tracking_uri, conf.experiment, conf.artifact_root)
     client = MlflowClient(conf.tracking_uri)
-    version = champion_version(client, conf.model_name)
+    pinned, version = night_versions.night_model(ctx.lakehouse, conf.model_name, night)
+    if not pinned:
+        version = champion_version(client, conf.model_name)
     metrics: dict[str, float] = {}
     if version is not None:
         run_id = client.get_model_version(conf.model_name, version).run_id

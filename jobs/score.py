@@ -2,8 +2,11 @@
 
 Reads features.listing_features (feature_date = D; its active listings only: removed and
 sold-out listings are not scored, so never flagged), graph.account_clusters and
-graph.hub_identifiers of the night, and silver.seller_identifiers; loads the registered model version the alias `champion` names (pinned
-by number, so a promotion during the night cannot mix two models), scores in Spark, and writes:
+graph.hub_identifiers of the night, and silver.seller_identifiers (as of the night's pinned
+version, jobs/runtime/night_versions.py); loads the registered model version the alias `champion`
+names (by number, so a promotion during the night cannot mix two models; the number is pinned for
+the night in ops.night_versions, and a re-run of a past night scores with the version pinned
+then, not today's champion), scores in Spark, and writes:
 
 - gold.listing_scores  listing x score_date: score, flagged, model name and version, reasons
 - gold.seller_risk     seller x score_date: risk, ring, listing and flagged counts
@@ -43,7 +46,7 @@ from features import account_links
 from features.listings import names_a_brand
 from features.sellers import takedown_history
 from features.verdicts import verdicts_known
-from jobs.runtime import catalog
+from jobs.runtime import catalog, night_versions
 from jobs.runtime.arguments import add_night_argument
 from jobs.runtime.conf import Conf
 from jobs.runtime.context import JobContext
@@ -86,9 +89,23 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
     conf, lake = ctx.conf, ctx.lakehouse
     with ctx.step("score", night) as entry:
         use_tracking(conf.mlflow.tracking_uri, conf.mlflow.experiment, conf.mlflow.artifact_root)
-        if version is None:
+        if version is None and night_versions.is_past_night(lake, night):
+            # A backfill scores with the champion that was in force on the night, not today's.
+            _, version = night_versions.night_model(lake, conf.mlflow.model_name, night)
+            if version is None:
+                entry.message = (
+                    f"skipped: {night} is a past night and no champion of "
+                    f"{conf.mlflow.model_name} was pinned for it (it was not scored then; "
+                    "--model-version V scores it with a given version)"
+                )
+                log.warning(entry.message)
+                return
+        elif version is None:
             version = champion_version(
                 MlflowClient(conf.mlflow.tracking_uri), conf.mlflow.model_name
+            )
+            night_versions.pin_model(
+                lake, conf.mlflow.model_name, night, version, run_id=ctx.run_id
             )
         if version is None:
             # The first nights of a new deployment have too few decided notices to train on.
@@ -113,7 +130,9 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
         notices = lake.read_history(catalog.bronze("takedown_notices"), until=night)
         sources = source_leads(
             account_links.identifiers_in_window(
-                lake.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
+                night_versions.read_current(lake, catalog.SELLER_IDENTIFIERS, night),
+                night,
+                conf.linkage.window_days,
             ),
             lake.read_night(catalog.HUB_IDENTIFIERS, night),
             clusters,
@@ -147,7 +166,7 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
                 whack_a_mole,
                 clusters,
                 notices,
-                lake.read(catalog.SELLERS_CURRENT),
+                night_versions.read_current(lake, catalog.SELLERS_CURRENT, night),
                 written,
                 night=night,
             )
@@ -164,7 +183,9 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             lake.read_history(catalog.bronze("orders"), until=night).select(
                 "listing_id", "ordered_at"
             ),
-            lake.read(catalog.LISTINGS_CURRENT).select("listing_id", "created_at"),
+            night_versions.read_current(lake, catalog.LISTINGS_CURRENT, night).select(
+                "listing_id", "created_at"
+            ),
             night=night,
         )
         lake.write_night(catalog.DAILY_KPIS, kpis, night)
@@ -229,7 +250,9 @@ def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: d
     the linkage cut tonight (graph.hub_identifiers) left out, as they linked no one (a mall's
     Wi-Fi is no evidence). Read, not recomputed: the leads show the evidence the rings rest on."""
     identifiers = account_links.identifiers_in_window(
-        lake.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
+        night_versions.read_current(lake, catalog.SELLER_IDENTIFIERS, night),
+        night,
+        conf.linkage.window_days,
     )
     hubs = lake.read_night(catalog.HUB_IDENTIFIERS, night).select("identifier_type", "identifier")
     return identifiers.join(hubs, ["identifier_type", "identifier"], "left_anti").join(

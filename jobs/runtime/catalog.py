@@ -7,7 +7,11 @@ Delta properties it carries, and how maintenance compacts it. Kedro's data catal
 the pipeline names datasets, the catalog knows how they are stored.
 
 The night column is what makes reads of a night possible (`Lakehouse.read_night`,
-`read_history(until=night)`); it is also where point-in-time reads will hang.
+`read_history(until=night)`). Tables that hold only the current state (silver) have no history
+of their own: they are `pinned`, conform records the Delta version each night committed in
+ops.night_versions, and a re-run of a past night reads them as of that version
+(jobs/runtime/night_versions.py). Their retention (`retention_properties`) keeps every version a
+backfill within `ops.backfill_days` needs.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ class Table:
     # The columns readers may rely on before a table we own exists (DDL): the report reads an
     # empty night of them before the first champion. The written table may hold more columns.
     schema: StructType | str | None = field(default=None, compare=False)
+    # A current-state table later nights overwrite: each night's version is pinned in
+    # ops.night_versions and re-runs of past nights read it as of that version.
+    pinned: bool = False
 
     def __post_init__(self) -> None:
         layer, _, short = self.name.partition(".")
@@ -99,16 +106,22 @@ def _quarantine(raw: str) -> Table:
 BRONZE = MappingProxyType({raw: _bronze(raw) for raw in RAW_TABLES})
 QUARANTINE = MappingProxyType({raw: _quarantine(raw) for raw in RAW_TABLES})
 
-# silver: the latest version of each entity, merged by conform with conditions of its own.
+# silver: the latest version of each entity, merged by conform with conditions of its own;
+# pinned per night, so that a past night can be read as it was (see the module's docstring).
 LISTINGS_CURRENT = Table(
     "silver.listings_current",
     keys=("listing_id",),
     night_column="first_seen",
     write="conditional_merge",
     zorder_by=(),
+    pinned=True,
 )
 SELLERS_CURRENT = Table(
-    "silver.sellers_current", keys=("seller_id",), write="conditional_merge", zorder_by=()
+    "silver.sellers_current",
+    keys=("seller_id",),
+    write="conditional_merge",
+    zorder_by=(),
+    pinned=True,
 )
 SELLER_IDENTIFIERS = Table(
     "silver.seller_identifiers",
@@ -117,6 +130,7 @@ SELLER_IDENTIFIERS = Table(
     write="conditional_merge",
     partition_by=("identifier_type",),
     zorder_by=(),
+    pinned=True,
 )
 
 SELLER_FEATURES = Table(
@@ -244,6 +258,25 @@ TABLE_METRICS = Table(
     partition_by=("metric_date",),
 )
 
+# The Delta version of each pinned table a night committed (conform), and the registered model
+# version that scored it (score; table_name `model:<mlflow.model_name>`, version null when the
+# night had no champion): what a re-run of the night reads. jobs/runtime/night_versions.py.
+NIGHT_VERSIONS = Table(
+    "ops.night_versions",
+    keys=("night", "table_name"),
+    night_column="night",
+    write="merge",
+    schema=StructType(
+        [
+            StructField("night", DateType(), False),
+            StructField("table_name", StringType(), False),
+            StructField("version", LongType(), True),
+            StructField("run_id", StringType(), True),
+            StructField("pinned_at", TimestampType(), True),
+        ]
+    ),
+)
+
 GOLD = (LISTING_SCORES, SELLER_RISK, RING_LEADS, SOURCE_LEADS, DAILY_KPIS)
 
 CATALOG: Mapping[str, Table] = MappingProxyType(
@@ -264,9 +297,12 @@ CATALOG: Mapping[str, Table] = MappingProxyType(
             *GOLD,
             RUN_LOG,
             TABLE_METRICS,
+            NIGHT_VERSIONS,
         )
     }
 )
+
+PINNED = tuple(t for t in CATALOG.values() if t.pinned)
 
 
 def bronze(raw: str) -> Table:
@@ -285,6 +321,19 @@ def table(name: str) -> Table:
         return CATALOG[name]
     except KeyError:
         raise KeyError(f"{name!r} is not declared in jobs/runtime/catalog.py") from None
+
+
+def retention_properties(backfill_days: int) -> Mapping[str, str]:
+    """Delta retention of a pinned table: its log and the files its old versions point at stay
+    for `backfill_days` + 1 days (and never less than Delta's defaults, 30 and 7 days), so a
+    backfill of any night within `ops.backfill_days` can read the version the night pinned."""
+    keep = backfill_days + 1
+    return MappingProxyType(
+        {
+            "delta.logRetentionDuration": f"interval {max(keep, 30)} days",
+            "delta.deletedFileRetentionDuration": f"interval {max(keep, 7)} days",
+        }
+    )
 
 
 def maintained() -> Iterator[Table]:

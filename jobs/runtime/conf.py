@@ -267,6 +267,12 @@ class ScoringConf(_Section):
     source_min_confirmed_sellers: int = Field(ge=1)
 
 
+class OpsConf(_Section):
+    """Operating the nights: how far back a night may be re-run (jobs/runtime/night_versions.py)."""
+
+    backfill_days: int = Field(ge=0)
+
+
 class Conf(_Section):
     paths: PathsConf
     spark: SparkConf
@@ -278,6 +284,7 @@ class Conf(_Section):
     linkage: LinkageConf
     training: TrainingConf
     scoring: ScoringConf
+    ops: OpsConf
 
 
 @dataclass(frozen=True)

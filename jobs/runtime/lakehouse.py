@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -49,6 +49,27 @@ class Lakehouse:
         if version is not None:
             reader = reader.option("versionAsOf", version)
         return reader.load(self.path(table))
+
+    def read_as_of(self, table: TableRef, version: int) -> DataFrame:
+        """The table as it was at a Delta version: what a night that pinned that version read
+        (jobs/runtime/night_versions.py). The version's files must still be there: retention
+        keeps those of the last `ops.backfill_days` nights (catalog.retention_properties)."""
+        return self.read(table, version=version)
+
+    def pin(
+        self, night: date, versions: Mapping[str, int | None], *, run_id: str | None = None
+    ) -> None:
+        """Record in ops.night_versions, for `night`, the version each named table (or the
+        registered model, `model:<name>`) had when the night used it; a pin of the same name
+        and night is replaced. A handful of rows: built on the driver on purpose."""
+        from jobs.runtime.catalog import NIGHT_VERSIONS
+
+        pinned_at = datetime.now(UTC).replace(tzinfo=None)
+        rows = self.spark.createDataFrame(
+            [(night, name, version, run_id, pinned_at) for name, version in versions.items()],
+            NIGHT_VERSIONS.schema,
+        )
+        self.write_night(NIGHT_VERSIONS, rows, night)
 
     def read_or_empty(self, table: Table) -> DataFrame:
         """The table, or no rows of its declared schema before any step has written it (a
@@ -231,15 +252,20 @@ class Lakehouse:
     def _ensure_properties(self, table: Table) -> None:
         """Give a table created before a property was declared (the change data feed of gold,
         say) the properties its entry declares."""
-        if not table.properties:
+        self.ensure_properties(table, table.properties)
+
+    def ensure_properties(self, table: TableRef, properties: Mapping[str, str]) -> None:
+        """Set the Delta table properties among `properties` the table does not hold yet
+        (idempotent: a table that has them all is not touched, no new version)."""
+        if not properties or not self.exists(table):
             return
         detail = (
             DeltaTable.forPath(self.spark, self.path(table)).detail().select("properties").first()
         )
         current = detail[0] if detail is not None else {}
-        missing = {k: v for k, v in table.properties.items() if current.get(k) != v}
+        missing = {k: v for k, v in properties.items() if current.get(k) != v}
         if missing:
-            assignments = ", ".join(f"{k} = {v}" for k, v in missing.items())
+            assignments = ", ".join(f"'{k}' = '{v}'" for k, v in missing.items())
             self.spark.sql(
                 f"ALTER TABLE delta.`{self.path(table)}` SET TBLPROPERTIES ({assignments})"
             )
