@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
+from datetime import timedelta
 from types import ModuleType
 from typing import Protocol, cast
 
@@ -155,9 +156,13 @@ def _nights(args: argparse.Namespace) -> str:
     """The night(s) a command runs, as its command line gave them (for the writer lock)."""
     if getattr(args, "date", None):
         return f"--date {args.date}"
-    if getattr(args, "start", None):
-        return f"--from {args.start} --to {args.end}"
-    return ""
+    start = getattr(args, "start", None)
+    if start is None:
+        return ""
+    end = getattr(args, "end", None)  # nightly --from/--to; demo gives --start and --days
+    if end is None:
+        end = start + timedelta(days=args.days - 1)
+    return f"--from {start} --to {end}"
 
 
 if __name__ == "__main__":

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from jobs.cli import _nights
 from jobs.runtime.conf import PROJECT_ROOT, overrides_under
 from jobs.runtime.writer_lock import LOCK_FILE, Holder, LakehouseBusy, holder_for, writer_lock
 
@@ -77,3 +80,22 @@ def test_radar_refuses_a_second_night_with_exit_3_and_one_line(tmp_path: Path) -
     assert "radar nightly --date 2026-11-04 (run run-live" in lines[0]
     # The refused run left the running night's lock alone.
     assert json.loads((lakehouse / LOCK_FILE).read_text())["run_id"] == "run-live"
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"date": date(2026, 11, 3)}, "--date 2026-11-03"),
+        (
+            {"start": date(2026, 11, 1), "end": date(2026, 11, 4)},
+            "--from 2026-11-01 --to 2026-11-04",
+        ),
+        # `radar demo --start D --days N` (it has no --to): the lock names the nights it runs
+        ({"start": date(2026, 11, 1), "days": 4}, "--from 2026-11-01 --to 2026-11-04"),
+        ({}, ""),
+    ],
+)
+def test_the_lock_names_the_nights_of_every_writing_command(
+    given: dict[str, object], named: str
+) -> None:
+    assert _nights(argparse.Namespace(**given)) == named
