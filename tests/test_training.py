@@ -21,6 +21,7 @@ from features.night import NightInputs, night_features
 from jobs.runtime.context import JobContext
 from jobs.train import TrainResult, read_examples, train
 from tests.conftest import conf_for
+from tests.test_night_features import Params as FeatureParams
 from training import models
 from training.baseline import rules_score
 from training.examples import feature_columns, labelled_notices, training_set
@@ -145,17 +146,6 @@ def test_an_example_takes_the_features_of_the_day_before_its_notice(spark: Spark
     assertDataFrameEqual(examples.select(*expected.columns), expected)
 
 
-@dataclass(frozen=True)
-class _FeatureParams:
-    counterfeit_keywords: tuple[str, ...] = ("replica",)
-    fuzzy_max_distance: int = 1
-    fuzzy_min_length: int = 5
-    burst_reviews_per_day: int = 4
-    duplicate_text_min: int = 3
-    window_days: int = 30
-    hub_degree_cap: int = 3
-
-
 def test_an_examples_takedown_counts_hold_neither_its_own_notice_nor_its_days_verdicts(
     spark: SparkSession,
 ) -> None:
@@ -230,7 +220,7 @@ def test_an_examples_takedown_counts_hold_neither_its_own_notice_nor_its_days_ve
             "link_evidence double",
         ),
     )
-    params = _FeatureParams()
+    params = FeatureParams()
     nights = [day - timedelta(days=1), day]
     features = None
     for night in nights:
