@@ -8,7 +8,7 @@ simulator scales them), in a work folder of its own, each command in a child pro
    per-step seconds and rows are the night's own records in ops.run_log. A first night has no
    decided takedowns: train records why it did not train and score is skipped, as in production;
 3. `radar score --date D` on the same night with the champion of a small labelled world (built
-   once per work folder and reused: three nights of a small world with verdicts a day after each
+   once per work folder and reused: four nights of a small world with verdicts a day after each
    notice, the fewest nights the time-split training needs): scoring throughput;
 4. `python -m jobs.bench.compare`: the night's inputs exported once to Parquet, then the seller
    aggregation in Spark vs DuckDB and connected components in Spark vs scipy, each checked to
@@ -58,16 +58,18 @@ DEFAULT_START = date(2026, 11, 2)  # a Monday: the weekly maintenance is not due
 @dataclass(frozen=True)
 class ModelWorld:
     """The labelled world the champion is trained on: the test suite's small world
-    (tests/world.py), whose settings give enough decided notices by its third night (the
-    time-split training needs notices of two days decided)."""
+    (tests/world.py), whose settings give enough decided notices by its fourth night (the
+    time-split training needs notices of two days decided, each with features of the day before
+    it, so the notices of days 2 and 3)."""
 
     listings: int = 6_000
     seed: int = 11
-    nights: int = 3
+    nights: int = 4
     settings: tuple[str, ...] = (
         "simulator.max_verdict_delay_days=1",
         "simulator.report_rate=0.4",
         "training.min_labels=10",
+        "training.min_eval_positives=5",
         "ingest.great_expectations=false",
     )
 
