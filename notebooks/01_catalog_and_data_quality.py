@@ -23,7 +23,6 @@
 # aggregates come to pandas.
 
 # %%
-# %matplotlib inline
 import os
 from functools import reduce
 
@@ -37,6 +36,8 @@ from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from training.examples import feature_columns, labelled_notices, training_set
 
+# %matplotlib inline
+# (after the imports: the project's drawing modules choose the Agg backend when imported)
 os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as for `make demo`
 conf = load_conf(os.environ.get("RADAR_CONF"))
 ctx = JobContext(conf)

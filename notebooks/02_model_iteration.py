@@ -27,7 +27,6 @@
 # trainings, and the `champion` alias is left alone (the promotion gate moves it, not a notebook).
 
 # %%
-# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt
@@ -45,6 +44,8 @@ from training.metrics import pr_curve, ranking_metrics
 from training.split import split_boundary, time_split
 from training.tracking import champion_uri, champion_version, log_metrics, use_tracking
 
+# %matplotlib inline
+# (after the imports: the project's drawing modules choose the Agg backend when imported)
 os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as for `make demo`
 conf = load_conf(os.environ.get("RADAR_CONF"))
 ctx = JobContext(conf)

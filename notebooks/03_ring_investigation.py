@@ -25,7 +25,6 @@
 # (listings).
 
 # %%
-# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt
@@ -49,6 +48,8 @@ from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from training.scoring import gold_identifier
 
+# %matplotlib inline
+# (after the imports: the project's drawing modules choose the Agg backend when imported)
 os.chdir(PROJECT_ROOT)  # relative conf paths (data/...) mean the checkout's, as for `make demo`
 conf = load_conf(os.environ.get("RADAR_CONF"))
 ctx = JobContext(conf)
