@@ -202,7 +202,7 @@ def ingest_table(
     rows_read = rows_bronze = rows_quarantined = 0
     top_rules: list[tuple[str, int]] = []
     if rows is not None:
-        known = _known_sellers(ctx, night) if table == "listings" else None
+        known = _sellers_known_to_routing(ctx, night) if table == "listings" else None
         checked = check_rows(rows, table, rules, known_sellers=known).persist()
         try:
             _write_bronze(ctx, table, checked.where(is_valid()), night)
@@ -354,6 +354,23 @@ def _known_sellers(ctx: JobContext, night: date) -> DataFrame:
     if not ctx.lakehouse.exists(catalog.bronze("sellers")):
         return ctx.spark.createDataFrame([], "seller_id string")
     return ctx.lakehouse.read_history(catalog.bronze("sellers"), until=night).select("seller_id")
+
+
+def _sellers_known_to_routing(ctx: JobContext, night: date) -> DataFrame:
+    """The sellers a listing of the night may belong to without being an orphan: those ingested
+    by the night, and those whose listings of the night a later night adopted. A re-run of a past
+    night finds such a listing in bronze, where its adoption put it (keeping its `_ingest_date`):
+    quarantining it again would hold it twice, so it is routed to bronze, which already has it."""
+    known = _known_sellers(ctx, night)
+    listings = catalog.bronze("listings")
+    if not ctx.lakehouse.exists(listings):
+        return known
+    adopted_later = (
+        ctx.lakehouse.read_night(listings, night)
+        .where(F.col(ADOPTED_DATE) > F.lit(night))
+        .select("seller_id")
+    )
+    return known.unionByName(adopted_later)
 
 
 def _adopt_orphans(ctx: JobContext, night: date) -> None:
