@@ -139,7 +139,7 @@ def test_a_night_older_than_backfill_days_is_refused() -> None:
         night_versions.check_backfill_window(date(2026, 11, 5), latest, 14)
     assert str(refused.value) == (
         "night 2026-11-05 is 15 days before the latest night run (2026-11-20); only the last "
-        "14 (ops.backfill_days) can be re-run as they were"
+        "14 (conf: ops: backfill_days) can be re-run as they were"
     )
 
 
@@ -162,7 +162,7 @@ def test_nightly_refuses_an_old_night_before_running_any_step(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         "radar nightly: refused: night 2026-11-01 is 2 days before the latest night run "
-        "(2026-11-03); only the last 1 (ops.backfill_days) can be re-run as they were"
+        "(2026-11-03); only the last 1 (conf: ops: backfill_days) can be re-run as they were"
     ]
 
 

@@ -64,7 +64,7 @@ def check_backfill_window(night: date, latest: date | None, backfill_days: int) 
     if latest is not None and night < latest - timedelta(days=backfill_days):
         raise NightTooOld(
             f"night {night} is {(latest - night).days} days before the latest night run "
-            f"({latest}); only the last {backfill_days} (ops.backfill_days) can be re-run as they "
+            f"({latest}); only the last {backfill_days} (conf: ops: backfill_days) can be re-run as they "
             "were"
         )
 
