@@ -14,7 +14,7 @@ AIRFLOW_VENV  := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.deps.stamp
 CONF        ?= conf/local.yaml
 DEMO_LISTINGS ?= 20000
-DEMO_DAYS   ?= 4
+DEMO_DAYS   ?= 5
 DEMO_START  ?= 2026-11-01
 
 .PHONY: help setup setup-airflow setup-browser lock lock-airflow test test-cluster test-airflow demo nightly lint bench sql sql-server notebooks clean

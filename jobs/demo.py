@@ -22,7 +22,7 @@ log = logging.getLogger("radar.demo")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listings", type=int, default=20_000, help="catalog size (default 20000)")
     parser.add_argument(
-        "--days", type=int, default=4, help="nights to simulate and run (default 4)"
+        "--days", type=int, default=5, help="nights to simulate and run (default 5)"
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--start", type=iso_date, default=date(2026, 11, 1))
