@@ -50,12 +50,6 @@ class Lakehouse:
             reader = reader.option("versionAsOf", version)
         return reader.load(self.path(table))
 
-    def read_as_of(self, table: TableRef, version: int) -> DataFrame:
-        """The table as it was at a Delta version: what a night that pinned that version read
-        (jobs/runtime/night_versions.py). The version's files must still be there: retention
-        keeps those of the last `ops.backfill_days` nights (catalog.retention_properties)."""
-        return self.read(table, version=version)
-
     def pin(
         self, night: date, versions: Mapping[str, int | None], *, run_id: str | None = None
     ) -> None:

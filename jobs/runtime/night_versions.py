@@ -101,8 +101,7 @@ def pinned_version(lake: Lakehouse, table: Table, night: date) -> int | None:
 
 def read_current(lake: Lakehouse, table: Table, night: date) -> DataFrame:
     """A pinned (current-state) table as night D saw it."""
-    version = pinned_version(lake, table, night)
-    return lake.read(table) if version is None else lake.read_as_of(table, version)
+    return lake.read(table, version=pinned_version(lake, table, night))
 
 
 def night_model(lake: Lakehouse, model_name: str, night: date) -> tuple[bool, str | None]:
