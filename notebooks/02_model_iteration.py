@@ -40,8 +40,8 @@ from jobs.runtime.conf import PROJECT_ROOT, load_conf
 from jobs.runtime.context import JobContext
 from jobs.runtime.datasets import read_examples
 from training import models
+from training.fit import Skipped, split_examples
 from training.metrics import pr_curve, ranking_metrics
-from training.split import split_boundary, time_split
 from training.tracking import champion_uri, champion_version, log_metrics, use_tracking
 
 # %matplotlib inline
@@ -58,25 +58,28 @@ print("lakehouse:", conf.paths.lakehouse, "| MLflow:", conf.mlflow.tracking_uri)
 #
 # Decided takedown notices known by the night, joined point-in-time to the listing features
 # (no look-ahead); the last `training.eval_days` days of notices evaluate, the earlier ones
-# train. The night is the latest one with features.
+# train. With `training.population` the training rows also hold a sample of never-reported
+# listings as unlabelled, weighted as the night weighs them. `training.fit.split_examples` is the
+# night's own split: what is measured here is what the train step sees. The night is the latest
+# one with features.
 
 # %%
 night = lake.latest_night(LISTING_FEATURES)
 data = read_examples(lake, night)
-examples = data.examples.orderBy("listing_id")  # a total order: the fit does not depend on shuffles
-boundary = split_boundary(examples, training.eval_days)
-train_rows, eval_rows = time_split(examples, boundary)
-train_rows = models.with_class_weights(train_rows).persist()
-eval_rows = eval_rows.persist()
-sizes = pd.DataFrame(
-    {
-        "train": train_rows.groupBy("label").count().toPandas().set_index("label")["count"],
-        "evaluate": eval_rows.groupBy("label").count().toPandas().set_index("label")["count"],
-    }
-).rename(index={0: "genuine", 1: "counterfeit"})
-print(f"night {night}: notices received up to {boundary} train, later ones evaluate")
+split = split_examples(
+    data.examples,
+    night=night,
+    features=data.features,
+    reported=data.reported,
+    columns=data.columns,
+    params=training,
+)
+if isinstance(split, Skipped):
+    raise RuntimeError(f"nothing to iterate on at {night}: {split.reason}")
+train_rows, eval_rows = split.train_rows, split.eval_notices.persist()
+print(f"night {night}: notices received up to {split.boundary} train, later ones evaluate")
 print("Delta versions read:", data.versions)
-sizes
+pd.Series(split.counts, name="rows")
 
 # %% [markdown]
 # ## The change: boosted trees without the ring features
@@ -157,7 +160,7 @@ with mlflow.start_run(
         {
             "model_type": "gradient_boosted_trees",
             "cutoff": night.isoformat(),
-            "split_boundary": boundary.isoformat(),
+            "split_boundary": split.boundary.isoformat(),
             "dropped_features": ",".join(ring_family),
             "feature_count": len(columns),
             "gbt_max_iter": training.gbt_max_iter,
@@ -178,5 +181,5 @@ print(f"candidate PR-AUC: {candidate_metrics['pr_auc']:.6f}")
 champion_after = champion_version(client, conf.mlflow.model_name)
 assert champion_after == champion_before, "a notebook must never move the champion alias"
 print(f"champion: version {champion_after} (unchanged)")
-for rows in (train_rows, eval_rows):
-    rows.unpersist()
+split.release()
+eval_rows.unpersist()

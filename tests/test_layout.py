@@ -28,6 +28,15 @@ def test_no_module_of_features_imports_training_or_jobs() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+def test_no_module_of_training_imports_jobs() -> None:
+    """Training is pure (DataFrames and plain parameters in): the jobs read, register and log."""
+    offenders = {
+        str(path.relative_to(PROJECT_ROOT)): sorted(_imported_packages(path) & {"jobs"})
+        for path in sorted((PROJECT_ROOT / "training").glob("*.py"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
 # `__main__` is the one name Python itself gives meaning to: a package's entry point, one a package.
 _NAMES_PYTHON_GIVES = {"__init__.py", "__main__.py"}
 

@@ -25,6 +25,7 @@ from tests.test_night_features import Params as FeatureParams
 from training import models
 from training.baseline import rules_score
 from training.examples import feature_columns, labelled_notices, training_set
+from training.fit import Skipped, Split, TrainingParams, split_examples
 from training.metrics import pr_curve, ranking_metrics
 from training.population import Difference
 from training.promotion import Choice, choose_candidate, decide, training_due
@@ -278,6 +279,133 @@ def test_latest_verdict_wins_and_pending_notices_are_not_labels(spark: SparkSess
         date(2026, 11, 4): {"l1": 1},
         date(2026, 11, 5): {"l1": 0},
     }
+
+
+def _split_world(
+    spark: SparkSession, eval_verdicts: tuple[str, ...] = ("confirmed", "rejected")
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Ten listings with a feature row every day from the 1st to the 5th; l10 names no brand.
+    l1-l4 are reported on the 2nd (l1, l2 confirmed; l3, l4 rejected), l5 and l6 on the 4th with
+    `eval_verdicts`. Returns (examples, features, reported) as read_examples gives them at the 5th."""
+    day = [date(2026, 11, d) for d in range(1, 6)]
+    verdicts = [
+        ("l1", day[1], "confirmed"),
+        ("l2", day[1], "confirmed"),
+        ("l3", day[1], "rejected"),
+        ("l4", day[1], "rejected"),
+        ("l5", day[3], eval_verdicts[0]),
+        ("l6", day[3], eval_verdicts[1]),
+    ]
+    notices = spark.createDataFrame(
+        [
+            (
+                f"n-{listing}",
+                "B",
+                listing,
+                "s1",
+                datetime.combine(received, datetime.min.time()).replace(hour=9),
+                verdict,
+                datetime.combine(received, datetime.min.time()).replace(hour=18),
+                received,
+            )
+            for listing, received, verdict in verdicts
+        ],
+        NOTICES,
+    )
+    features = spark.createDataFrame(
+        [(f"l{i}", d, i != 10, False, 0, False, float(i)) for i in range(1, 11) for d in day],
+        "listing_id string, feature_date date, brand_term_match boolean, "
+        "brand_fuzzy_match boolean, counterfeit_keywords int, image_of_confirmed_fake boolean, "
+        "price_to_reference double",
+    )
+    examples = training_set(labelled_notices(notices, day[4]), features).withColumn(
+        "labelled", F.lit(True)
+    )
+    reported = notices.select("listing_id").distinct()
+    return examples, features, reported
+
+
+def test_the_split_trains_on_notices_and_unreported_brand_listings_and_judges_the_population(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # eval_days 1: the newest notice is the 4th, so the 3rd is the last training day. The
+    # unlabelled sample (size ceil(1.0 x 4 notices) = 4, of 3 available: all of them) is the 3rd's
+    # unreported listings that name a brand: l7-l9, not l10. The evaluation population is the
+    # 4th's listings less those labelled in training: l5, l6 with their labels, l7-l10 unlabelled.
+    params = conf_for(
+        tmp_path,
+        "training.eval_days=1",
+        "training.min_labels=4",
+        "training.unlabelled_per_notice=1",
+    ).training
+    examples, features, reported = _split_world(spark)
+    split = split_examples(
+        examples,
+        night=date(2026, 11, 5),
+        features=features,
+        reported=reported,
+        columns=feature_columns(features),
+        params=params,
+    )
+    assert isinstance(split, Split), split
+    assert split.boundary == date(2026, 11, 3)
+    assert split.counts == {
+        "train_examples": 4,
+        "train_positives": 2,
+        "train_unlabelled": 3,
+        "eval_examples": 2,
+        "eval_positives": 1,
+        "eval_population": 6,
+    }
+    kinds = "listing_id string, label int, labelled boolean, feature_date date"
+    assertDataFrameEqual(
+        split.train_rows.select("listing_id", "label", "labelled", "feature_date"),
+        spark.createDataFrame(
+            [(f"l{i}", int(i <= 2), True, date(2026, 11, 1)) for i in range(1, 5)]
+            + [(f"l{i}", 0, False, date(2026, 11, 3)) for i in range(7, 10)],
+            kinds,
+        ),
+    )
+    assertDataFrameEqual(
+        split.population.select("listing_id", "label", "feature_date"),
+        spark.createDataFrame(
+            [("l5", 1, date(2026, 11, 3)), ("l6", 0, date(2026, 11, 3))]
+            + [(f"l{i}", None, date(2026, 11, 4)) for i in range(7, 11)],
+            "listing_id string, label int, feature_date date",
+        ),
+    )
+    split.release()
+
+
+def test_the_split_says_why_there_is_nothing_to_train_on(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    params = conf_for(tmp_path, "training.eval_days=1", "training.min_labels=5").training
+    examples, features, reported = _split_world(spark)
+    night = date(2026, 11, 5)
+
+    def reason(examples: DataFrame, params: TrainingParams) -> str:
+        result = split_examples(
+            examples,
+            night=night,
+            features=features,
+            reported=reported,
+            columns=feature_columns(features),
+            params=params,
+        )
+        assert isinstance(result, Skipped), result
+        return result.reason
+
+    assert reason(examples.limit(0), params) == (
+        "no decided takedown notice with features by 2026-11-05"
+    )
+    assert reason(examples, params) == (
+        "too few decided notices to train on by 2026-11-05: {0: 2, 1: 2}"
+    )
+    both_confirmed, _, _ = _split_world(spark, eval_verdicts=("confirmed", "confirmed"))
+    assert reason(both_confirmed, params.model_copy(update={"min_labels": 4})) == (
+        "evaluation notices after 2026-11-03 lack a class: {0: 0, 1: 2}"
+    )
 
 
 def test_time_split_trains_on_the_past_and_evaluates_on_the_last_days(spark: SparkSession) -> None:
