@@ -92,7 +92,7 @@ def conform(ctx: JobContext, night: date) -> None:
         # A past night's listings belong to the sellers they had then (its pinned version).
         past = night_versions.is_past_night(ctx.lakehouse, night)
         owners = (
-            night_versions.read_current(ctx.lakehouse, catalog.LISTINGS_CURRENT, night)
+            night_versions.night_pins(ctx.lakehouse, night).read(catalog.LISTINGS_CURRENT)
             if past
             else ctx.lakehouse.read(catalog.LISTINGS_CURRENT)
         ).select("listing_id", "seller_id")

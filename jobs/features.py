@@ -41,8 +41,7 @@ def night_inputs(lake: Lakehouse, night: date) -> NightInputs:
     """The features' inputs, each limited to what was known on the night: silver as of the
     version the night pinned (jobs/runtime/night_versions.py), the rest by their night column."""
 
-    def pinned(table: catalog.Table) -> int | None:
-        return night_versions.pinned_version(lake, table, night)
+    pinned = night_versions.night_pins(lake, night).version
 
     return NightInputs(
         listings=lake.read_history(

@@ -83,14 +83,13 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
     conf, lake = ctx.conf.linkage, ctx.lakehouse
     with ctx.step("linkage", night) as entry:
+        pins = night_versions.night_pins(lake, night)
         engine, why = choose_engine(
             conf.engine, graphframes_jar_cached=graphframes_available(ctx.conf.paths.jar_cache)
         )
         log.info("connected components: %s (%s)", engine, why)
         identifiers = account_links.identifiers_in_window(
-            night_versions.read_current(lake, catalog.SELLER_IDENTIFIERS, night),
-            night,
-            conf.window_days,
+            pins.read(catalog.SELLER_IDENTIFIERS), night, conf.window_days
         ).persist()
         cap = hub_cap if hub_cap is not None else 1 << 30
         degrees = account_links.identifier_degrees(identifiers)
@@ -141,7 +140,7 @@ def link(ctx: JobContext, night: date, *, hub_cap: int | None) -> None:
             active_listings=lake.read_history(
                 catalog.LISTINGS_CURRENT,
                 until=night,
-                version=night_versions.pinned_version(lake, catalog.LISTINGS_CURRENT, night),
+                version=pins.version(catalog.LISTINGS_CURRENT),
             ).where(F.col("status") == "active"),
             first_nights=account_links.ring_first_nights(
                 clusters.select("seller_id", "ring_id"), previous, night

@@ -349,7 +349,7 @@ def _model(ctx: JobContext, night: date) -> dict[str, Any]:
     conf = ctx.conf.mlflow
     use_tracking(conf.tracking_uri, conf.experiment, conf.artifact_root)
     client = MlflowClient(conf.tracking_uri)
-    pinned, version = night_versions.night_model(ctx.lakehouse, conf.model_name, night)
+    pinned, version = night_versions.night_pins(ctx.lakehouse, night).model(conf.model_name)
     if not pinned:
         version = champion_version(client, conf.model_name)
     metrics: dict[str, float] = {}

@@ -89,9 +89,10 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
     conf, lake = ctx.conf, ctx.lakehouse
     with ctx.step("score", night) as entry:
         use_tracking(conf.mlflow.tracking_uri, conf.mlflow.experiment, conf.mlflow.artifact_root)
+        pins = night_versions.night_pins(lake, night)  # the model's pin is added below, if any
         if version is None and night_versions.is_past_night(lake, night):
             # A backfill scores with the champion that was in force on the night, not today's.
-            _, version = night_versions.night_model(lake, conf.mlflow.model_name, night)
+            _, version = pins.model(conf.mlflow.model_name)
             if version is None:
                 entry.message = (
                     f"skipped: {night} is a past night and no champion of "
@@ -130,9 +131,7 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
         notices = lake.read_history(catalog.bronze("takedown_notices"), until=night)
         sources = source_leads(
             account_links.identifiers_in_window(
-                night_versions.read_current(lake, catalog.SELLER_IDENTIFIERS, night),
-                night,
-                conf.linkage.window_days,
+                pins.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
             ),
             lake.read_night(catalog.HUB_IDENTIFIERS, night),
             clusters,
@@ -152,7 +151,7 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
                 written,
                 sellers,
                 clusters,
-                _ring_identifiers(lake, conf, clusters, night),
+                _ring_identifiers(lake, pins, conf, clusters),
                 night=night,
             )
             .transform(
@@ -166,7 +165,7 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
                 whack_a_mole,
                 clusters,
                 notices,
-                night_versions.read_current(lake, catalog.SELLERS_CURRENT, night),
+                pins.read(catalog.SELLERS_CURRENT),
                 written,
                 night=night,
             )
@@ -183,9 +182,7 @@ def score_night(ctx: JobContext, night: date, *, version: str | None = None) -> 
             lake.read_history(catalog.bronze("orders"), until=night).select(
                 "listing_id", "ordered_at"
             ),
-            night_versions.read_current(lake, catalog.LISTINGS_CURRENT, night).select(
-                "listing_id", "created_at"
-            ),
+            pins.read(catalog.LISTINGS_CURRENT).select("listing_id", "created_at"),
             night=night,
         )
         lake.write_night(catalog.DAILY_KPIS, kpis, night)
@@ -245,14 +242,15 @@ def listing_scores(
     )
 
 
-def _ring_identifiers(lake: Lakehouse, conf: Conf, clusters: DataFrame, night: date) -> DataFrame:
+def _ring_identifiers(
+    lake: Lakehouse, pins: night_versions.NightPins, conf: Conf, clusters: DataFrame
+) -> DataFrame:
     """The identifiers ring members used in the linkage window, with the member's ring; the hubs
     the linkage cut tonight (graph.hub_identifiers) left out, as they linked no one (a mall's
     Wi-Fi is no evidence). Read, not recomputed: the leads show the evidence the rings rest on."""
+    night = pins.night
     identifiers = account_links.identifiers_in_window(
-        night_versions.read_current(lake, catalog.SELLER_IDENTIFIERS, night),
-        night,
-        conf.linkage.window_days,
+        pins.read(catalog.SELLER_IDENTIFIERS), night, conf.linkage.window_days
     )
     hubs = lake.read_night(catalog.HUB_IDENTIFIERS, night).select("identifier_type", "identifier")
     return identifiers.join(hubs, ["identifier_type", "identifier"], "left_anti").join(

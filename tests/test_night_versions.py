@@ -80,24 +80,23 @@ def test_a_past_night_reads_its_pinned_version_and_the_latest_night_the_latest(
     spark: SparkSession, lakehouse: Lakehouse
 ) -> None:
     _three_nights(spark, lakehouse)
-    assert night_versions.pinned_version(lakehouse, catalog.SELLERS_CURRENT, D2) == 1
+    d1, d2, d3 = (night_versions.night_pins(lakehouse, night) for night in (D1, D2, D3))
+    assert d2.version(catalog.SELLERS_CURRENT) == 1
     assertDataFrameEqual(
-        night_versions.read_current(lakehouse, catalog.SELLERS_CURRENT, D2),
+        d2.read(catalog.SELLERS_CURRENT),
         _sellers(spark, ("s1", "DE", 3), ("s2", "FR", 1)),
     )
     assertDataFrameEqual(
-        night_versions.read_current(lakehouse, catalog.LISTINGS_CURRENT, D1),
+        d1.read(catalog.LISTINGS_CURRENT),
         _listings(spark, ("l1", "active", D1)),
     )
     assertDataFrameEqual(
-        night_versions.read_current(lakehouse, catalog.SELLERS_CURRENT, D3),
+        d3.read(catalog.SELLERS_CURRENT),
         lakehouse.read(catalog.SELLERS_CURRENT),
     )
     # A night that pinned nothing (run before pins existed) reads the latest version.
-    assert (
-        night_versions.pinned_version(lakehouse, catalog.SELLERS_CURRENT, date(2026, 10, 31))
-        is None
-    )
+    unpinned = night_versions.night_pins(lakehouse, date(2026, 10, 31))
+    assert unpinned.version(catalog.SELLERS_CURRENT) is None
 
 
 def test_a_rerun_keeps_a_past_nights_pins_and_pins_the_latest_night_again(
@@ -122,13 +121,13 @@ def test_a_rerun_keeps_a_past_nights_pins_and_pins_the_latest_night_again(
 def test_the_model_of_a_night_is_pinned_with_no_champion_recorded_as_none(
     lakehouse: Lakehouse,
 ) -> None:
-    assert night_versions.night_model(lakehouse, "radar", D1) == (False, None)
+    assert night_versions.night_pins(lakehouse, D1).model("radar") == (False, None)
     night_versions.pin_model(lakehouse, "radar", D1, None, run_id="r1")
     night_versions.pin_model(lakehouse, "radar", D2, "3", run_id="r2")
-    assert night_versions.night_model(lakehouse, "radar", D1) == (True, None)
-    assert night_versions.night_model(lakehouse, "radar", D2) == (True, "3")
+    assert night_versions.night_pins(lakehouse, D1).model("radar") == (True, None)
+    assert night_versions.night_pins(lakehouse, D2).model("radar") == (True, "3")
     assert night_versions.pins(lakehouse, D2) == {"model:radar": 3}
-    assert night_versions.night_model(lakehouse, "other", D2) == (False, None)
+    assert night_versions.night_pins(lakehouse, D2).model("other") == (False, None)
 
 
 def test_a_night_older_than_backfill_days_is_refused() -> None:

@@ -4,7 +4,8 @@ The silver tables hold the current state only: later nights update a listing, a 
 an identifier's `last_seen`. So conform, when it finishes night D, records in ops.night_versions
 the version of every pinned table (catalog.PINNED) it committed, and score records the registered
 model version it scored D with (`model:<mlflow.model_name>`, null when D had no champion). A step
-of night D reads a pinned table as of D's version (`read_current`): on a fresh night that is the
+of night D reads a pinned table as of D's version (`night_pins(lake, D).read(table)`,
+read once per step): on a fresh night that is the
 version conform just wrote, the latest; on a re-run of D after later nights it is what D saw, so
 the re-run writes what the first run wrote.
 
@@ -17,7 +18,8 @@ latest anyway). Why pinning rather than validity intervals: README, "Backfills a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pyspark.sql import DataFrame
@@ -93,26 +95,36 @@ def pin_tables(lake: Lakehouse, night: date, tables: Iterable[Table], *, run_id:
     lake.pin(night, {t.name: lake.version(t) for t in tables}, run_id=run_id)
 
 
-def pinned_version(lake: Lakehouse, table: Table, night: date) -> int | None:
-    """The version of `table` night D reads: the one D pinned, None (the latest) when D pinned
-    none (a night run before pins existed, or a step run before conform)."""
-    return pins(lake, night).get(table.name)
+@dataclass(frozen=True)
+class NightPins:
+    """What night D pinned, read once by a step: its reads of pinned tables go through this."""
+
+    lake: Lakehouse
+    night: date
+    versions: Mapping[str, int | None]
+
+    def version(self, table: Table) -> int | None:
+        """The version of `table` night D reads: the one D pinned, None (the latest) when D pinned
+        none (a night run before pins existed, or a step run before conform)."""
+        return self.versions.get(table.name)
+
+    def read(self, table: Table) -> DataFrame:
+        """A pinned (current-state) table as night D saw it."""
+        return self.lake.read(table, version=self.version(table))
+
+    def model(self, model_name: str) -> tuple[bool, str | None]:
+        """(pinned, version): whether night D pinned a model version, and which (None: D had no
+        champion)."""
+        name = model_pin(model_name)
+        if name not in self.versions:
+            return False, None
+        version = self.versions[name]
+        return True, None if version is None else str(version)
 
 
-def read_current(lake: Lakehouse, table: Table, night: date) -> DataFrame:
-    """A pinned (current-state) table as night D saw it."""
-    return lake.read(table, version=pinned_version(lake, table, night))
-
-
-def night_model(lake: Lakehouse, model_name: str, night: date) -> tuple[bool, str | None]:
-    """(pinned, version): whether night D pinned a model version, and which (None: D had no
-    champion)."""
-    held = pins(lake, night)
-    name = model_pin(model_name)
-    if name not in held:
-        return False, None
-    version = held[name]
-    return True, None if version is None else str(version)
+def night_pins(lake: Lakehouse, night: date) -> NightPins:
+    """Every pin of night D, read once (one small read of ops.night_versions)."""
+    return NightPins(lake, night, pins(lake, night))
 
 
 def pin_model(
