@@ -16,6 +16,8 @@ from pyspark.sql import SparkSession
 
 from jobs.bench import compare, markdown
 from jobs.bench.run import split_records
+from jobs.runtime.conf import Conf
+from jobs.runtime.context import JobContext
 
 NIGHT = date(2026, 11, 2)
 
@@ -285,6 +287,26 @@ def test_render_section_reports_figures_computed_from_the_results() -> None:
     assert "Great Expectations **on**" in section
 
 
+def test_summary_gives_each_sizes_headline_figures() -> None:
+    assert markdown.summary(_results()) == {
+        "sizes": {
+            size: {
+                "night_listings_per_s_per_core": night,
+                "steady_night_listings_per_s_per_core": None,
+                "scoring_listings_per_s_per_core": scoring,
+                "seller_aggregation_vs_duckdb": 3.0,  # 6 s / 2 s
+                "components_vs_scipy": 20.0,  # 5 s / 0.25 s
+                "steady_night_vs_second": None,
+                "great_expectations_share_of_ingest": None,  # no event log in these results
+            }
+            for size, night, scoring in (
+                ("1000", 5.0, 100.0),  # 1,000 / 100 s / 2 cores; 1,000 / 5 s / 2
+                ("2000", 2000 / 150 / 2, 200.0),
+            )
+        }
+    }
+
+
 def test_replace_section_keeps_the_other_sections_and_is_idempotent() -> None:
     section = markdown.render_section(_results(), None)
     text = "# Benchmarks\n\nIntro.\n\n## Simulator: time and peak memory\n\nOLD-TABLE\n\n## Other\n\nkept\n"
@@ -403,3 +425,47 @@ def test_where_the_time_goes_divides_by_the_steps_own_seconds(tmp_path: Path) ->
     )
     # The night-wide row: the logged steps only (ingest); the untagged job's 5 s are no step's.
     assert "| 1,000 | 40.0 | 10.0 | 75% | 14% |" in section
+
+
+def test_a_part_of_a_step_is_summed_alone_and_within_its_step(tmp_path: Path) -> None:
+    from jobs.bench import stages
+
+    logs = tmp_path / "eventlogs"
+    _write_log(
+        logs / "eventlog_v2_local-1000",
+        [_job(0, [0], "ingest"), _task(0, 4000), _stage_done(0, 0, 4_000, 1, "MergeIntoCommand"),
+         _job(1, [1], "ingest:great_expectations"), _task(1, 3000), _task(1, 3000),
+         _stage_done(1, 10_000, 13_000, 2, "")],
+    )  # fmt: skip
+    found = stages.night_stages(logs)["night"]
+    assert (found["ingest"]["stages"], found["ingest"]["task_seconds"]) == (2, 10.0)
+    part = found["ingest:great_expectations"]
+    assert (part["stages"], part["busy_seconds"], part["task_seconds"]) == (1, 3.0, 6.0)
+    results = _results()
+    for size in results["sizes"]:
+        size["stages"] = {"night": found}
+    # Ingest ran 40 s at 1,000 listings and 60 s at 2,000; its GE stages 3 s: 7.5% and 5%.
+    assert markdown.great_expectations_share(results["sizes"][0]) == 3.0 / 40.0
+    assert markdown.summary(results)["sizes"]["2000"]["great_expectations_share_of_ingest"] == 0.05
+    section = markdown.render_section(results, None)
+    assert "its stages ran 3.0 s (1 stages, 6.0 task-s), **5% of ingest's 60.0 s**" in section
+    assert "| ingest | 60.0 | 2 | 3 | 7.0 |" in section  # the part's stage counted in ingest
+
+
+def test_a_part_tags_its_jobs_under_its_step_and_gives_the_steps_group_back(
+    spark: SparkSession, conf: Conf
+) -> None:
+    ctx = JobContext(conf)
+    context = spark.sparkContext
+    context.setJobGroup("ingest", "ingest 2026-11-02 (run r)")
+    try:
+        with ctx.part("great_expectations"):
+            assert context.getLocalProperty("spark.jobGroup.id") == "ingest:great_expectations"
+            assert context.getLocalProperty("spark.job.description") == (
+                "great_expectations: ingest 2026-11-02 (run r)"
+            )
+        assert context.getLocalProperty("spark.jobGroup.id") == "ingest"
+        assert context.getLocalProperty("spark.job.description") == "ingest 2026-11-02 (run r)"
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+        context.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ OLD_TITLES = ("## Simulator: time and peak memory",)  # sections an earlier benc
 WINDOW_HOURS = 4
 BILLION = 1_000_000_000
 TRAIN = "train"
+GREAT_EXPECTATIONS = "ingest:great_expectations"  # the part's job group
 
 Result = dict[str, Any]
 
@@ -74,6 +75,37 @@ def cluster_cores(seconds_per_listing: float, cores: int, *, efficiency: float =
     stays what it was here and splits evenly over cores (at `efficiency` of perfect scaling)."""
     core_seconds = BILLION * seconds_per_listing * cores
     return math.ceil(core_seconds / (WINDOW_HOURS * 3600) / efficiency)
+
+
+def great_expectations_share(size: Result) -> float | None:
+    """Great Expectations' share of ingest: the seconds its Spark stages ran (jobs tagged
+    `ingest:great_expectations`, JobContext.part) over ingest's seconds; None when not logged."""
+    part = ((size.get("stages") or {}).get("night") or {}).get(GREAT_EXPECTATIONS)
+    ingest = [s["seconds"] for s in size["night"]["steps"] if s["step"] == "ingest"]
+    return ratio(part["busy_seconds"], ingest[0]) if part and ingest else None
+
+
+def summary(results: Result) -> Result:
+    """The run's headline figures per size, for machines (`--summary FILE`): listings/s/core of
+    the night excluding train and of scoring, the side-by-side ratios and Great Expectations'
+    share of ingest. The steady-state figures are None: this bench runs first nights only."""
+    cores = results["run"]["cores"]
+    sizes: Result = {}
+    for size in results["sizes"]:
+        agg, cc = size["compare"]["aggregation"], size["compare"]["components"]
+        step = (size.get("score") or {}).get("step") or {}
+        sizes[str(size["listings"])] = {
+            "night_listings_per_s_per_core": per_core(size["listings"], night_seconds(size), cores),
+            "steady_night_listings_per_s_per_core": None,
+            "scoring_listings_per_s_per_core": per_core(
+                step.get("rows_read"), step.get("seconds"), cores
+            ),
+            "seller_aggregation_vs_duckdb": ratio(agg["spark_seconds"], agg["duckdb_seconds"]),
+            "components_vs_scipy": ratio(cc["spark_seconds"], cc["scipy_seconds"]),
+            "steady_night_vs_second": None,
+            "great_expectations_share_of_ingest": great_expectations_share(size),
+        }
+    return {"sizes": sizes}
 
 
 # ---------------------------------------------------------------- formatting
@@ -374,7 +406,22 @@ def _where_time_goes(sizes: list[Result], cores: int) -> list[str]:
             f"{_bytes(facts['spill_disk_bytes'])} | {_bytes(facts['shuffle_write_bytes'])} | "
             f"{_stage(longest)} |"
         )
-    skewed = [(step, stage) for step, facts in night.items() for stage in facts["skewed"]]
+    share = great_expectations_share(large)
+    if share is not None:
+        part = night[GREAT_EXPECTATIONS]
+        lines += [
+            "",
+            f"Great Expectations (ingest's jobs tagged `{GREAT_EXPECTATIONS}`): its stages ran "
+            f"{_n(part['busy_seconds'], 1)} s ({part['stages']:,} stages, "
+            f"{_n(part['task_seconds'], 1)} task-s), **{_pct(share)} of ingest's "
+            f"{_n(seconds['ingest'], 1)} s**; its Python time between them is not in the log.",
+        ]
+    skewed = [
+        (step, stage)
+        for step, facts in night.items()
+        if ":" not in step  # a part's stages are its step's
+        for stage in facts["skewed"]
+    ]
     lines += [
         "",
         f"Skew (every stage whose longest task ran at least {SKEW_MIN_TASK_SECONDS:.0f} s and "

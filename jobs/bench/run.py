@@ -22,6 +22,7 @@ and exits 1 if any side-by-side check disagreed. Figures come only from this run
     .venv/bin/python -m jobs.bench --sizes 1000000,2000000,5000000,10000000
     .venv/bin/python -m jobs.bench --sizes 20000,40000 --work /tmp/bench   # a quick try
     .venv/bin/python -m jobs.bench --render-only data/bench/results.json   # re-render a run
+    .venv/bin/python -m jobs.bench ... --summary data/bench/summary.json   # headline figures
       (it also sums the event logs of sizes whose results do not have them yet, and saves them)
 """
 
@@ -116,6 +117,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--render-only", type=Path, default=None, help="re-render BENCHMARKS.md from results.json"
     )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the headline figures per size as JSON (markdown.summary)",
+    )
     return parser.parse_args(argv)
 
 
@@ -127,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         if add_missing_stages(rendered):
             args.render_only.write_text(json.dumps(rendered, indent=2, default=str))
         write_benchmarks(rendered, args.out, args.plot)
+        write_summary(rendered, args.summary)
         return 0 if all_agree(rendered) else 1
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -147,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     results["run"]["load_after"] = os.getloadavg()[0]
     results_file.write_text(json.dumps(results, indent=2, default=str))
     write_benchmarks(results, args.out, args.plot)
+    write_summary(results, args.summary)
     print(f"bench: {args.out} written; figures in {results_file}", flush=True)
     return 0 if all_agree(results) else 1
 
@@ -177,6 +187,12 @@ def write_benchmarks(results: Result, out: Path, plot: str) -> None:
     section = markdown.render_section(results, plot if results["sizes"] else None)
     text = out.read_text() if out.exists() else "# Benchmarks\n"
     out.write_text(markdown.replace_section(text, section))
+
+
+def write_summary(results: Result, path: Path | None) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(markdown.summary(results), indent=2) + "\n")
 
 
 # ---------------------------------------------------------------- conf and the run's facts

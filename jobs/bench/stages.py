@@ -227,10 +227,15 @@ def _stage_facts(stage: Stage) -> dict[str, Any]:
 
 
 def by_step(stages: list[Stage]) -> dict[str, dict[str, Any]]:
-    """`summarise` for each job group (a night's steps; "(none)" for untagged jobs)."""
+    """`summarise` for each job group (a night's steps; "(none)" for untagged jobs). A part of a
+    step (group `step:part`, JobContext.part) is summed on its own and within its step."""
     groups: dict[str, list[Stage]] = {}
     for stage in stages:
-        groups.setdefault(stage.group or "(none)", []).append(stage)
+        group = stage.group or "(none)"
+        groups.setdefault(group, []).append(stage)
+        step, _, part = group.partition(":")
+        if part:
+            groups.setdefault(step, []).append(stage)
     return {group: summarise(members) for group, members in groups.items()}
 
 

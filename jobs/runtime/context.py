@@ -70,3 +70,19 @@ class JobContext:
             log.info("%s %s: %s in %.1fs", name, run_date, entry.status, entry.seconds)
             context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
             context.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Tag the Spark jobs of one part of the running step as `<step>:<name>` (e.g.
+        `ingest:great_expectations`), so an event log can tell that part's cost from the rest
+        of the step (jobs/bench/stages.py counts it in both); the step's group comes back after.
+        """
+        context = self.spark.sparkContext
+        group = context.getLocalProperty("spark.jobGroup.id")
+        description = context.getLocalProperty("spark.job.description")
+        context.setJobGroup(f"{group}:{name}" if group else name, f"{name}: {description}")
+        try:
+            yield
+        finally:
+            context.setLocalProperty("spark.jobGroup.id", group)  # type: ignore[arg-type]
+            context.setLocalProperty("spark.job.description", description)  # type: ignore[arg-type]
