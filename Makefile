@@ -88,7 +88,7 @@ BENCH_SIZES ?= 1000000,2000000,5000000,10000000
 # conf/local.yaml is sized for small worlds (2 shuffle partitions); 10M listings need more room.
 BENCH_SET ?= --set spark.driver_memory=12g --set spark.shuffle_partitions=16
 bench: setup  ## the first night at 1M..10M listings vs DuckDB and scipy; rewrites BENCHMARKS.md
-	$(PY) -m jobs.bench --sizes $(BENCH_SIZES) $(BENCH_SET)
+	$(PY) -m jobs.bench --sizes $(BENCH_SIZES) $(BENCH_SET) --summary data/bench/summary.json
 
 sql: setup  ## Spark SQL shell over the catalog (SELECT * FROM gold.ring_leads LIMIT 10)
 	$(RADAR) sql --conf $(CONF)
