@@ -206,7 +206,10 @@ def test_buyer_ip_timeline_and_utf8_rows_are_routed_and_fail_great_expectations(
     }
 
     validator = ContractValidator(str(tmp_path), night)
+    cached = spark.sparkContext._jsc.getPersistentRDDs().size()
     assert validator.validate("reviews", frame, rules) is False
+    # GE reads the frame it is given: no copy of it cached (and left cached) behind the caller.
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached
     assert validator.summary["reviews"]["failed_rules"] == {
         "allowed:buyer_ip": 1,
         "range:created_at": 2,
