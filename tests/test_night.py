@@ -47,7 +47,16 @@ def _raw_rows(landing: Path, table: str, night: date) -> int:
     return total
 
 
-def _planted(spark: SparkSession, world: World) -> dict[tuple[str, date], Counter[tuple[str, str]]]:
+Planted = dict[tuple[str, date], Counter[tuple[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def planted(spark: SparkSession, world: World) -> Planted:
+    """The planted defects per table and night, read once for the three tests that use them."""
+    return _planted(spark, world)
+
+
+def _planted(spark: SparkSession, world: World) -> Planted:
     """(table, night) -> the planted (key or file name, rule) pairs that landed on that night: a
     row defect on the night its key is in the files (a `unique:` copy where the key is twice), a
     file defect on the night of its folder. Defects of the partitions taken out are not there."""
@@ -102,11 +111,8 @@ def _with_file_rows(quarantine: DataFrame) -> DataFrame:
     return quarantine.withColumn(FILE_ROWS, F.lit(None).cast("long"))
 
 
-def test_every_rule_is_planted_in_the_partitions_that_remain(
-    spark: SparkSession, world: World
-) -> None:
+def test_every_rule_is_planted_in_the_partitions_that_remain(planted: Planted) -> None:
     """The precondition of the two tests below: they check every rule, on some night."""
-    planted = _planted(spark, world)
     kinds = {(table, kind) for (table, _), found in planted.items() for _, kind in found}
     rules = {(table, rule) for table, by_rule in breakers().items() for rule in by_rule}
     uniques = {(t, unique_rule(t)) for t in UNIQUE_TABLES}
@@ -117,9 +123,8 @@ def test_every_rule_is_planted_in_the_partitions_that_remain(
 
 
 def test_quarantine_holds_every_defect_under_its_rule_and_nothing_else(
-    spark: SparkSession, world: World
+    world: World, planted: Planted
 ) -> None:
-    planted = _planted(spark, world)
     for table in RAW_TABLES:
         key = F.concat_ws("+", *[F.col(k) for k in RAW_TABLES[table].key])
         quarantine = _with_file_rows(world.lake.read(f"quarantine.{table}"))
@@ -139,11 +144,10 @@ def test_quarantine_holds_every_defect_under_its_rule_and_nothing_else(
 
 
 def test_raw_rows_are_bronze_plus_quarantine_per_table_and_night(
-    spark: SparkSession, world: World
+    world: World, planted: Planted
 ) -> None:
     """Counted from the landing's files, in the run log and in the tables; a missing partition
     is a day of no rows."""
-    planted = _planted(spark, world)
     logged = {
         (r["table_name"], r["run_date"]): (r["rows_read"], r["rows_out"], r["rows_quarantined"])
         for r in world.lake.read("ops.run_log")

@@ -81,8 +81,8 @@ def great_expectations_share(size: Result) -> float | None:
     """Great Expectations' share of ingest: the seconds its Spark stages ran (jobs tagged
     `ingest:great_expectations`, JobContext.part) over ingest's seconds; None when not logged."""
     part = ((size.get("stages") or {}).get("night") or {}).get(GREAT_EXPECTATIONS)
-    ingest = [s["seconds"] for s in size["night"]["steps"] if s["step"] == "ingest"]
-    return ratio(part["busy_seconds"], ingest[0]) if part and ingest else None
+    ingest = _step_seconds(size, "ingest")
+    return ratio(part["busy_seconds"], ingest) if part and not math.isnan(ingest) else None
 
 
 def summary(results: Result) -> Result:
